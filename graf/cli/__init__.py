@@ -1,0 +1,62 @@
+"""The ``graf`` command line: one subcommand module each, registered in :data:`COMMANDS`.
+
+Heavy imports happen inside each subcommand's ``run`` so ``graf --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+__all__ = ["main", "COMMANDS", "emit_json"]
+
+#: subcommand name -> module with ``add_arguments(parser)``, ``run(args) -> dict`` and ``HELP``.
+COMMANDS: dict[str, str] = {
+    "features": "graf.cli.features",
+}
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """Print ``payload`` as one JSON line (the last line of stdout for ``--json``)."""
+    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graf", description="Predict NAS accuracy without training.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        p.add_argument(
+            "--data-dir",
+            default=os.environ.get("GRAF_DATA_DIR"),
+            help="benchmark data folder laid out like shared/data (default: $GRAF_DATA_DIR)",
+        )
+        p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result = args._module.run(args)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"graf {args.command}: error: {message}", file=sys.stderr)
+        if args.json:
+            emit_json({"error": str(message)})
+        return 2
+    if args.json:
+        emit_json(result)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

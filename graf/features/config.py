@@ -1,0 +1,43 @@
+"""Feature configuration: which family is applied to which op subsets, and column names.
+
+Op subsets are expanded from sizes by :func:`op_subsets`, never written out by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping, Sequence
+
+import networkx as nx
+
+__all__ = ["FeatureSpec", "op_subsets", "column_name"]
+
+Family = Callable[[nx.DiGraph], Mapping[str, float]]
+
+
+def op_subsets(ops: Sequence[str], sizes: Iterable[int]) -> tuple[tuple[str, ...], ...]:
+    """All subsets of ``ops`` with the given sizes, by size, each in ``ops`` order."""
+    return tuple(c for k in sizes for c in itertools.combinations(ops, k))
+
+
+def column_name(family: str, stat: str, subset: Sequence[str]) -> str:
+    """``family.subset`` for a one-value family (stat ``"value"``), else ``family.stat.subset``.
+
+    ``subset`` is the *allowed* op set, joined with ``+``.
+    """
+    ops = "+".join(subset)
+    return f"{family}.{ops}" if stat == "value" else f"{family}.{stat}.{ops}"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Apply ``fn`` to the graph restricted to each allowed op set in ``subsets``."""
+
+    family: str
+    fn: Family
+    subsets: tuple[tuple[str, ...], ...]
+
+    def columns(self, stats: Iterable[str]) -> list[str]:
+        stats = list(stats)
+        return [column_name(self.family, stat, subset) for subset in self.subsets for stat in stats]
