@@ -1,0 +1,23 @@
+"""Shared fixtures: the benchmark data folder (``$GRAF_DATA_DIR`` or ``../shared/data``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _data_dir() -> Path:
+    value = os.environ.get("GRAF_DATA_DIR")
+    return Path(value) if value else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = _data_dir()
+    if not (path / "nb201" / "nb201_accuracy.csv.gz").is_file():
+        pytest.fail(f"benchmark data not found at {path}; set GRAF_DATA_DIR to the shared/data folder")
+    return path
