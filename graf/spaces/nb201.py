@@ -165,7 +165,7 @@ class NB201Arch:
             return value
         if isinstance(value, str):
             text = value.strip()
-            if text.startswith("|"):
+            if text.startswith("|") or "~" in text:
                 return cls.from_str(text)
             if text.startswith("(") or text[:1].isdigit():
                 return cls.from_naslib(text)
@@ -394,7 +394,8 @@ def sample(n: int, seed: int | np.random.Generator, *, valid_only: bool = False)
 def mutate(arch: NB201Arch, seed: int | np.random.Generator, *, valid_only: bool = False) -> NB201Arch:
     """Change the op of one uniformly chosen edge to a different op; never returns ``arch``.
 
-    With ``valid_only`` the child is drawn uniformly from the valid one-edge mutations.
+    With ``valid_only`` the child is drawn uniformly from the valid one-edge mutations (a
+    ValueError if there is none, which happens only for some invalid parents).
     """
     rng = np.random.default_rng(seed)
     neighbours = [
@@ -405,8 +406,8 @@ def mutate(arch: NB201Arch, seed: int | np.random.Generator, *, valid_only: bool
     ]
     if valid_only:
         neighbours = [a for a in neighbours if a.is_valid]
-        if not neighbours:  # pragma: no cover - every NB201 cell has a valid neighbour
-            raise ValueError(f"{arch} has no valid one-edge mutation")
+        if not neighbours:  # 720 invalid cells, e.g. all-none inputs; every valid cell has one
+            raise ValueError(f"{arch} has no valid one-edge mutation; mutate arch.pruned() instead")
     return neighbours[int(rng.integers(len(neighbours)))]
 
 

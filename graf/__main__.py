@@ -1,0 +1,5 @@
+import sys
+
+from graf.cli import main
+
+sys.exit(main())
