@@ -1,0 +1,110 @@
+"""The search loop and the algorithm registry used by ``graf search`` and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graf.search.objective import BenchmarkObjective
+from graf.search.strategies import AREA, NASWOT, REA, RandomSearch, Strategy, SurrogateREA
+
+__all__ = ["ALGORITHMS", "BUDGET_UNITS", "SearchResult", "run_search", "make_strategy", "surrogate_features"]
+
+ALGORITHMS = ("random", "naswot", "rea", "area", "surrogate-rea")
+BUDGET_UNITS = ("queries", "seconds")
+
+
+@dataclass
+class SearchResult:
+    arch: str
+    target: float
+    test: float
+    queries: int
+    seconds: float
+    history: pd.DataFrame = field(repr=False)
+
+
+def run_search(strategy: Strategy, objective: BenchmarkObjective, budget: float, *, unit: str = "queries",
+               max_asks: int | None = None) -> SearchResult:
+    """Ask, query, tell until the budget is spent; return the best-target queried net.
+
+    ``unit="queries"``: exactly ``budget`` distinct nets are queried (a repeated ask is
+    answered from the objective's cache and is free). ``unit="seconds"``: nets are queried
+    while the simulated training time spent is below ``budget`` (the last one may overshoot,
+    as in NB201's REA). A query-free strategy (NASWOT) is not run against the objective; its
+    recommendation is reported with ``queries == 0``. ``max_asks`` (default ``100 * budget``
+    queries, or 100 000) stops a strategy that keeps re-asking queried nets.
+    """
+    if unit not in BUDGET_UNITS:
+        raise ValueError(f"unknown budget unit {unit!r}; available: {', '.join(BUDGET_UNITS)}")
+    if not budget > 0:
+        raise ValueError(f"budget must be > 0, got {budget}")
+    if unit == "queries" and int(budget) != budget:
+        raise ValueError(f"a query budget must be a whole number, got {budget}")
+    objective.reset()
+    if not strategy.uses_queries:
+        arch = str(strategy.recommend())
+    else:
+        limit = max_asks or (100 * int(budget) if unit == "queries" else 100_000)
+        spent = (lambda: objective.queries) if unit == "queries" else (lambda: objective.seconds)
+        asks = 0
+        while spent() < budget and asks < limit:
+            arch_obj = strategy.ask()
+            strategy.tell(arch_obj, objective(arch_obj))
+            asks += 1
+        arch = objective.best()
+    return SearchResult(arch, objective.peek_target(arch), objective.test_accuracy(arch), objective.queries,
+                        objective.seconds, objective.history_frame())
+
+
+@lru_cache(maxsize=4)
+def _graf_features(valid_only: bool) -> pd.DataFrame:
+    from graf.features import feature_table
+    from graf.spaces import nb201
+
+    archs = nb201.valid_archs() if valid_only else nb201.all_archs()
+    return feature_table(archs, ["graf"])
+
+
+def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Predictor inputs: ``graf`` (191 GRAF features, all nets) and/or ``zcp`` (13 published
+    proxies; restricts the table to the 9445 valid nets)."""
+    unknown = set(inputs) - {"graf", "zcp"}
+    if unknown or not inputs:
+        raise ValueError(f"unknown surrogate inputs {sorted(unknown) or inputs}; available: graf, zcp")
+    valid_only = "zcp" in inputs
+    blocks = []
+    if "graf" in inputs:
+        blocks.append(_graf_features(valid_only))
+    if "zcp" in inputs:
+        from graf.data import load_zc_proxies
+
+        blocks.append(load_zc_proxies(data_dir).add_prefix("zcp_"))
+    out = pd.concat(blocks, axis=1, join="inner") if len(blocks) > 1 else blocks[0]
+    return out
+
+
+def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None, features=None,
+                  valid_only: bool = False, options: dict[str, Any] | None = None) -> Strategy:
+    """A fresh strategy for ``algorithm``. For ``naswot`` the budget is N, the number of nets scored."""
+    opts = dict(options or {})
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; available: {', '.join(ALGORITHMS)}")
+    if algorithm in ("naswot", "area") and scores is None:
+        raise ValueError(f"{algorithm} needs NASWOT scores (a score provider)")
+    if algorithm == "random":
+        return RandomSearch(seed=seed, valid_only=valid_only, **opts)
+    if algorithm == "rea":
+        return REA(seed=seed, valid_only=valid_only, **opts)
+    if algorithm == "area":
+        return AREA(scores=scores, seed=seed, valid_only=valid_only, **opts)
+    if algorithm == "naswot":
+        return NASWOT(scores=scores, n_samples=int(budget), seed=seed, valid_only=valid_only, **opts)
+    if features is None:
+        raise ValueError("surrogate-rea needs a feature table")
+    return SurrogateREA(features=features, seed=seed, valid_only=valid_only, **opts)

@@ -1,0 +1,176 @@
+"""Where NASWOT (and other proxy) scores come from: a small provider abstraction.
+
+A provider maps architectures to one float score (higher is better for ``naswot``) and says
+which architectures it can score (``valid_only``) and where its numbers come from
+(``source``, reported in every search result). :func:`score_provider` picks one:
+
+1. ``table``: the project's own proxy table (``--proxies-file``, default
+   ``data/nb201_proxies.parquet`` in the repository), column ``naswot``;
+2. ``compute``: computed on demand through ``graf proxies`` (needs the ``proxies``
+   package, i.e. torch) and cached in a parquet file, so each net is scored once;
+3. ``published``: NAS-Bench-Suite-Zero's published ``nwot`` values, which exist only for the
+   9445 valid nets; searches using it are restricted to the valid nets and say so.
+
+``auto`` tries 1, then 2, and otherwise fails with an error naming the alternatives.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from graf.tables import read_table, write_table
+
+__all__ = [
+    "ScoreProvider",
+    "TableScores",
+    "PublishedScores",
+    "ComputedScores",
+    "score_provider",
+    "DEFAULT_PROXIES_FILE",
+    "SCORE_SOURCES",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PROXIES_FILE = REPO / "data" / "nb201_proxies.parquet"
+DEFAULT_CACHE_FILE = REPO / "data" / "cache" / "nb201_naswot_scores.parquet"
+SCORE_SOURCES = ("auto", "table", "compute", "published")
+
+
+class ScoreProvider:
+    """Base class: ``scores(archs) -> float array``; ``valid_only``; ``source`` text."""
+
+    source: str = ""
+    valid_only: bool = False
+
+    def scores(self, archs: Sequence[object]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _SeriesScores(ScoreProvider):
+    def __init__(self, series: pd.Series, source: str, valid_only: bool) -> None:
+        self._values = series.astype(float).to_dict()
+        self.source = source
+        self.valid_only = valid_only
+
+    def scores(self, archs: Sequence[object]) -> np.ndarray:
+        out = np.empty(len(archs))
+        for i, a in enumerate(archs):
+            key = str(a)
+            try:
+                out[i] = self._values[key]
+            except KeyError:
+                raise ValueError(f"no {self.source} score for {key}") from None
+        return out
+
+
+class TableScores(_SeriesScores):
+    """Scores from a proxies table (index ``arch``) such as ``graf proxies`` writes."""
+
+    def __init__(self, path: str | os.PathLike, column: str = "naswot") -> None:
+        table = read_table(path)
+        if column not in table.columns:
+            raise ValueError(f"proxies table {path} has no column {column!r}; columns: {', '.join(map(str, table.columns))}")
+        series = table[column].dropna()
+        super().__init__(series, f"proxies table {path} ({column})", valid_only=False)
+
+
+class PublishedScores(_SeriesScores):
+    """NB-Suite-Zero's published ``nwot`` (CIFAR-10), for the 9445 valid nets only."""
+
+    def __init__(self, data_dir: str | os.PathLike | None = None, column: str = "nwot") -> None:
+        from graf.data import load_zc_proxies
+
+        table = load_zc_proxies(data_dir)
+        if column not in table.columns:
+            raise ValueError(f"unknown published proxy {column!r}; available: {', '.join(table.columns)}")
+        super().__init__(table[column], f"published {column} (valid nets only)", valid_only=True)
+
+
+def proxies_available() -> bool:
+    """True when the ``proxies`` package with its registry and the ``graf proxies`` command exist."""
+    if not (REPO / "proxies" / "registry.py").is_file() and importlib.util.find_spec("proxies.registry") is None:
+        return False
+    from graf.cli import COMMANDS
+
+    return "proxies" in COMMANDS
+
+
+class ComputedScores(ScoreProvider):
+    """NASWOT computed on demand with ``graf proxies`` (DESIGN §8) and cached in parquet.
+
+    Only architectures missing from the cache are computed; the cache grows across runs.
+    """
+
+    valid_only = False
+
+    def __init__(self, cache_file: str | os.PathLike = DEFAULT_CACHE_FILE, *, data_dir=None, column: str = "naswot",
+                 batch_size: int = 64) -> None:
+        if not proxies_available():
+            raise ValueError("computing NASWOT needs the 'proxies' package (proxies/registry.py) and 'graf proxies'")
+        self.cache_file = Path(cache_file)
+        self.data_dir = data_dir
+        self.column = column
+        self.batch_size = batch_size
+        self.source = f"computed {column} (cache {self.cache_file})"
+        self._cache = read_table(self.cache_file)[column].to_dict() if self.cache_file.is_file() else {}
+
+    def scores(self, archs: Sequence[object]) -> np.ndarray:
+        missing = sorted({str(a) for a in archs} - set(self._cache))
+        if missing:
+            self._compute(missing)
+        return np.array([self._cache[str(a)] for a in archs], dtype=float)
+
+    def _compute(self, archs: list[str]) -> None:
+        from graf.cli import main
+
+        with tempfile.TemporaryDirectory() as tmp:
+            listing = Path(tmp) / "archs.txt"
+            listing.write_text("\n".join(archs) + "\n")
+            out = Path(tmp) / "scores.parquet"
+            argv = ["proxies", "--space", "nb201", "--archs", str(listing), "--proxies", self.column,
+                    "--batch-size", str(self.batch_size), "--out", str(out)]
+            if self.data_dir is not None:
+                argv[1:1] = ["--data-dir", str(self.data_dir)]
+            if main(argv) != 0:
+                raise ValueError(f"'graf {' '.join(argv)}' failed (see stderr)")
+            new = read_table(out)[self.column]
+        if new.isna().any():
+            raise ValueError(f"NASWOT failed for {int(new.isna().sum())} nets, e.g. {new[new.isna()].index[0]}")
+        self._cache.update(new.astype(float).to_dict())
+        frame = pd.DataFrame({self.column: pd.Series(self._cache)}).rename_axis("arch")
+        write_table(frame, self.cache_file)
+        print(f"graf search: computed {len(new)} {self.column} scores, cache {self.cache_file}", file=sys.stderr)
+
+
+def score_provider(
+    source: str = "auto",
+    *,
+    proxies_file: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    cache_file: str | os.PathLike | None = None,
+) -> ScoreProvider:
+    """The score provider for ``source`` (one of :data:`SCORE_SOURCES`)."""
+    if source not in SCORE_SOURCES:
+        raise ValueError(f"unknown score source {source!r}; available: {', '.join(SCORE_SOURCES)}")
+    path = Path(proxies_file) if proxies_file is not None else DEFAULT_PROXIES_FILE
+    if source == "table" or (source == "auto" and path.is_file()):
+        if not path.is_file():
+            raise FileNotFoundError(f"proxies table {path} not found")
+        return TableScores(path)
+    if source == "published":
+        return PublishedScores(data_dir)
+    if source == "compute" or proxies_available():
+        return ComputedScores(cache_file or DEFAULT_CACHE_FILE, data_dir=data_dir)
+    raise ValueError(
+        f"no NASWOT scores: proxies table {path} not found and the 'proxies' package is not available; "
+        "pass --proxies-file, install the proxies extra, or use --score-source published "
+        "(NB-Suite-Zero's nwot, valid nets only)"
+    )

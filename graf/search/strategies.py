@@ -1,0 +1,308 @@
+"""Search strategies with an optuna-like ask/tell interface and an explicit seed.
+
+Every strategy follows one contract (tested for all of them in ``tests/test_search_contract.py``):
+
+* keyword-only hyperparameters and ``seed`` (an int or ``np.random.Generator``); the same seed
+  and the same told values give the same asks;
+* ``ask()`` returns an :class:`~graf.spaces.nb201.NB201Arch` of the space (a valid cell when
+  ``valid_only``); several asks may be pending at once;
+* ``tell(arch, value)`` reports the target value of a pending ask; telling an architecture
+  that is not pending, or a non-finite value, is a ``ValueError``;
+* ``recommend()`` is the architecture the strategy would return now (best told value, or for
+  query-free strategies the best by their own score), or None;
+* ``uses_queries`` says whether the strategy needs the objective at all (NASWOT does not).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import numpy as np
+
+from graf.spaces import nb201
+from graf.spaces.nb201 import NB201Arch
+
+__all__ = ["Strategy", "RandomSearch", "REA", "AREA", "NASWOT", "SurrogateREA"]
+
+
+@lru_cache(maxsize=2)
+def _pool(valid_only: bool) -> tuple[NB201Arch, ...]:
+    return tuple(nb201.valid_archs() if valid_only else nb201.all_archs())
+
+
+class Strategy:
+    """Base class: bookkeeping of pending asks and told values."""
+
+    uses_queries = True
+
+    def __init__(self, *, seed: int | np.random.Generator, valid_only: bool = False) -> None:
+        if seed is None:
+            raise ValueError("a search strategy needs an explicit seed (int or numpy Generator)")
+        self.seed = seed
+        self.valid_only = bool(valid_only)
+        self._rng = np.random.default_rng(seed)
+        self._pending: dict[str, NB201Arch] = {}
+        self.told: list[tuple[NB201Arch, float]] = []
+        self._told_keys: set[str] = set()
+
+    # -------------------------------------------------------------- helpers
+    def _random_arch(self) -> NB201Arch:
+        pool = _pool(self.valid_only)
+        return pool[int(self._rng.integers(len(pool)))]
+
+    def _mutate(self, arch: NB201Arch) -> NB201Arch:
+        return nb201.mutate(arch, self._rng, valid_only=self.valid_only)
+
+    def _issue(self, arch: NB201Arch) -> NB201Arch:
+        self._pending[str(arch)] = arch
+        return arch
+
+    # -------------------------------------------------------------- contract
+    def ask(self) -> NB201Arch:
+        arch = self._propose()
+        return self._issue(arch)
+
+    def _propose(self) -> NB201Arch:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def tell(self, arch: object, value: float) -> None:
+        key = str(arch)
+        if key not in self._pending:
+            raise ValueError(f"tell({key!r}): this architecture was not asked (or was already told)")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"tell: value must be a number, got {value!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"tell: value must be finite, got {value!r}")
+        arch = self._pending.pop(key)
+        self.told.append((arch, value))
+        self._told_keys.add(key)
+        self._observe(arch, value)
+
+    def _observe(self, arch: NB201Arch, value: float) -> None:
+        """Hook for subclasses: a value has been told."""
+
+    def recommend(self) -> NB201Arch | None:
+        if not self.told:
+            return None
+        return max(self.told, key=lambda t: t[1])[0]  # first on ties
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed!r})"
+
+
+class RandomSearch(Strategy):
+    """Uniform random search without replacement over the space."""
+
+    def __init__(self, *, seed, valid_only: bool = False) -> None:
+        super().__init__(seed=seed, valid_only=valid_only)
+        self._order = self._rng.permutation(len(_pool(self.valid_only)))
+        self._next = 0
+
+    def _propose(self) -> NB201Arch:
+        if self._next >= len(self._order):
+            raise ValueError("random search has asked every architecture of the space")
+        arch = _pool(self.valid_only)[int(self._order[self._next])]
+        self._next += 1
+        return arch
+
+
+class REA(Strategy):
+    """Regularized evolution (Real et al. 2019): the population starts from
+    ``population_size`` random nets; each step samples ``sample_size`` members, mutates the
+    best one (one edge's op changed), adds the child and removes the oldest member."""
+
+    def __init__(self, *, population_size: int = 10, sample_size: int = 3, seed, valid_only: bool = False) -> None:
+        super().__init__(seed=seed, valid_only=valid_only)
+        if population_size < 1 or sample_size < 1 or sample_size > population_size:
+            raise ValueError(
+                f"REA needs 1 <= sample_size <= population_size, got sample_size={sample_size}, population_size={population_size}"
+            )
+        self.population_size = int(population_size)
+        self.sample_size = int(sample_size)
+        self.population: deque[tuple[NB201Arch, float]] = deque()
+        self._initial: list[NB201Arch] | None = None
+        self._n_initial_asked = 0
+
+    def _initial_population(self) -> list[NB201Arch]:
+        return [self._random_arch() for _ in range(self.population_size)]
+
+    def _tournament(self) -> NB201Arch:
+        members = list(self.population)
+        idx = self._rng.choice(len(members), size=min(self.sample_size, len(members)), replace=False)
+        return max((members[i] for i in sorted(idx)), key=lambda t: t[1])[0]
+
+    def _propose(self) -> NB201Arch:
+        if self._initial is None:
+            self._initial = self._initial_population()
+        if self._n_initial_asked < len(self._initial):
+            self._n_initial_asked += 1
+            return self._initial[self._n_initial_asked - 1]
+        if not self.population:
+            raise ValueError("REA: tell the initial population's values before asking for children")
+        return self._child()
+
+    def _child(self) -> NB201Arch:
+        return self._mutate(self._tournament())
+
+    def _observe(self, arch: NB201Arch, value: float) -> None:
+        self.population.append((arch, value))
+        while len(self.population) > self.population_size:
+            self.population.popleft()
+
+
+class AREA(REA):
+    """Assisted REA (NASWOT paper): score ``n_init_samples`` random nets with a training-free
+    proxy and keep the best ``population_size`` as REA's initial population (still queried)."""
+
+    def __init__(self, *, scores, population_size: int = 10, sample_size: int = 3, n_init_samples: int = 20,
+                 seed, valid_only: bool | None = None) -> None:
+        valid_only = scores.valid_only if valid_only is None else valid_only
+        if scores.valid_only and not valid_only:
+            raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+        super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only)
+        if n_init_samples < population_size:
+            raise ValueError(f"AREA needs n_init_samples >= population_size, got {n_init_samples} < {population_size}")
+        self.scores = scores
+        self.n_init_samples = int(n_init_samples)
+
+    def _initial_population(self) -> list[NB201Arch]:
+        cands = [self._random_arch() for _ in range(self.n_init_samples)]
+        s = self.scores.scores(cands)
+        order = np.argsort(-s, kind="stable")[: self.population_size]
+        return [cands[i] for i in order]
+
+
+class NASWOT(Strategy):
+    """NASWOT search (Mellor et al. 2021): score ``n_samples`` random nets, return the best
+    score. It queries nothing (``uses_queries`` is False); asking yields the sampled nets in
+    descending score order, so a query budget turns it into "train the top-k by score"."""
+
+    uses_queries = False
+
+    def __init__(self, *, scores, n_samples: int = 100, seed, valid_only: bool | None = None) -> None:
+        valid_only = scores.valid_only if valid_only is None else valid_only
+        if scores.valid_only and not valid_only:
+            raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+        super().__init__(seed=seed, valid_only=valid_only)
+        if n_samples < 1:
+            raise ValueError(f"NASWOT needs n_samples >= 1, got {n_samples}")
+        self.scores = scores
+        self.n_samples = int(n_samples)
+        cands = [self._random_arch() for _ in range(self.n_samples)]
+        s = scores.scores(cands)
+        order = np.argsort(-s, kind="stable")
+        ranked = list(dict.fromkeys(cands[i] for i in order))
+        self.ranked = ranked
+        self.best_score = float(s[order[0]])
+        self._next = 0
+
+    def _propose(self) -> NB201Arch:
+        if self._next >= len(self.ranked):
+            raise ValueError(f"NASWOT has asked all of its {len(self.ranked)} distinct sampled nets")
+        self._next += 1
+        return self.ranked[self._next - 1]
+
+    def recommend(self) -> NB201Arch:
+        return super().recommend() if self.told else self.ranked[0]
+
+
+class SurrogateREA(REA):
+    """REA in which a predictor decides which child to query.
+
+    The first ``n_init`` asks are random nets (warm start; with ``scores`` they are the top
+    ``n_init`` of ``n_init_samples`` random nets by proxy score, as AREA). After that each ask
+    generates ``n_candidates`` distinct, not yet queried children by tournament selection and
+    mutation, predicts their target with a regressor fitted on all told values, and returns
+    the best predicted one (with probability ``epsilon`` a random candidate instead). The
+    regressor is refit after every ``refit_every`` new values.
+
+    ``features``: a DataFrame of input features indexed by arch string, covering the space.
+    ``regressor``: a factory ``seed -> estimator`` with ``fit``/``predict`` (default: a
+    random forest).
+    """
+
+    def __init__(
+        self,
+        *,
+        features,
+        regressor: Callable[[int], object] | None = None,
+        population_size: int = 10,
+        sample_size: int = 3,
+        n_init: int = 10,
+        n_candidates: int = 100,
+        refit_every: int = 5,
+        epsilon: float = 0.0,
+        scores=None,
+        n_init_samples: int = 100,
+        seed,
+        valid_only: bool = False,
+    ) -> None:
+        super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only)
+        if n_candidates < 1 or refit_every < 1 or n_init < 2:
+            raise ValueError("SurrogateREA needs n_candidates >= 1, refit_every >= 1 and n_init >= 2")
+        if not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+        if scores is not None and scores.valid_only and not valid_only:
+            raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+        self.n_init = int(n_init)
+        self.n_candidates = int(n_candidates)
+        self.refit_every = int(refit_every)
+        self.epsilon = float(epsilon)
+        self.scores = scores
+        self.n_init_samples = int(n_init_samples)
+        self._features = features
+        self._row = {a: i for i, a in enumerate(features.index)}
+        self._X = np.asarray(features.to_numpy(), dtype=np.float64)
+        self._make_regressor = regressor or default_regressor
+        self.model_ = None
+        self._fitted_on = 0
+        self.n_fits = 0
+
+    def _initial_population(self) -> list[NB201Arch]:
+        if self.scores is None:
+            return [self._random_arch() for _ in range(self.n_init)]
+        cands = list(dict.fromkeys(self._random_arch() for _ in range(max(self.n_init_samples, self.n_init))))
+        s = self.scores.scores(cands)
+        return [cands[i] for i in np.argsort(-s, kind="stable")[: self.n_init]]
+
+    def _rows(self, archs: Sequence[NB201Arch]) -> np.ndarray:
+        try:
+            return self._X[[self._row[str(a)] for a in archs]]
+        except KeyError as exc:
+            raise ValueError(f"no features for {exc.args[0]}") from None
+
+    def _child(self) -> NB201Arch:
+        if self.model_ is None or len(self.told) - self._fitted_on >= self.refit_every:
+            archs = [a for a, _ in self.told]
+            y = np.array([v for _, v in self.told])
+            self.model_ = self._make_regressor(int(self._rng.integers(2**31 - 1)))
+            self.model_.fit(self._rows(archs), y)
+            self._fitted_on = len(self.told)
+            self.n_fits += 1
+        seen = self._told_keys | set(self._pending)
+        cands: dict[str, NB201Arch] = {}
+        for _ in range(20 * self.n_candidates):
+            child = self._mutate(self._tournament())
+            if str(child) not in seen:
+                cands.setdefault(str(child), child)
+            if len(cands) >= self.n_candidates:
+                break
+        if not cands:  # the neighbourhood is exhausted: plain REA child
+            return self._mutate(self._tournament())
+        pool = list(cands.values())
+        if self.epsilon and self._rng.random() < self.epsilon:
+            return pool[int(self._rng.integers(len(pool)))]
+        pred = self.model_.predict(self._rows(pool))
+        return pool[int(np.argmax(pred))]
+
+
+def default_regressor(seed: int, n_estimators: int = 100):
+    """A random forest (sklearn defaults except ``n_estimators``) with ``random_state=seed``."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(n_estimators=n_estimators, random_state=seed, n_jobs=1)
