@@ -17,6 +17,7 @@ __all__ = ["main", "COMMANDS", "emit_json"]
 #: subcommand name -> module with ``add_arguments(parser)``, ``run(args) -> dict`` and ``HELP``.
 COMMANDS: dict[str, str] = {
     "features": "graf.cli.features",
+    "search": "graf.cli.search",
 }
 
 

@@ -90,13 +90,16 @@ def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.P
 
 
 def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None, features=None,
-                  valid_only: bool = False, options: dict[str, Any] | None = None) -> Strategy:
+                  valid_only: bool | None = None, options: dict[str, Any] | None = None) -> Strategy:
     """A fresh strategy for ``algorithm``. For ``naswot`` the budget is N, the number of nets scored."""
     opts = dict(options or {})
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; available: {', '.join(ALGORITHMS)}")
     if algorithm in ("naswot", "area") and scores is None:
         raise ValueError(f"{algorithm} needs NASWOT scores (a score provider)")
+    if algorithm in ("naswot", "area") and valid_only is None:
+        valid_only = scores.valid_only
+    valid_only = bool(valid_only)
     if algorithm == "random":
         return RandomSearch(seed=seed, valid_only=valid_only, **opts)
     if algorithm == "rea":

@@ -1,0 +1,135 @@
+"""``graf search``: run a search algorithm on NB201 over several seeds (DESIGN §8)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+_DATASET_DEFAULTS = {  # mirrors graf.search.objective.DATASETS (tested)
+    "cifar10": ("cifar10_valid_12ep", "cifar10_test"),
+    "cifar100": ("cifar100_val_naslib", "cifar100_test"),
+    "imagenet16": ("imagenet16_val_naslib", "imagenet16_test"),
+}
+
+HELP = "search NB201 with random, naswot, rea, area or surrogate-rea over seeds; history table + JSON summary"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    # no graf.search import here: `graf --help` must not load pandas; run() validates the names
+    defaults = "; ".join(f"{d}: {t} -> {s}" for d, (t, s) in _DATASET_DEFAULTS.items())
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16 (default: cifar10)")
+    p.add_argument("--algorithm", required=True, help="random, naswot, rea, area or surrogate-rea")
+    p.add_argument("--budget", type=float, default=100,
+                   help="search budget in --budget-unit; for naswot: N, the number of nets scored (default: 100)")
+    p.add_argument("--budget-unit", default="queries",
+                   help=f"count queries or simulated training seconds (cifar10_train_seconds_12ep) (default: queries)")
+    p.add_argument("--seeds", type=int, default=20, help="number of seeds 0..k-1 (default: 20)")
+    p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
+    p.add_argument("--target", default=None, help=f"search-signal column (defaults: {defaults})")
+    p.add_argument("--test", default=None, help="reported test-accuracy column (default: see --target)")
+    p.add_argument("--population-size", type=int, default=10, help="REA/AREA/surrogate-REA population (default: 10)")
+    p.add_argument("--sample-size", type=int, default=3, help="REA tournament size (default: 3)")
+    p.add_argument("--candidates", type=int, default=100, help="surrogate-REA: children scored per query (default: 100)")
+    p.add_argument("--refit-every", type=int, default=10, help="surrogate-REA: refit after this many new values (default: 10)")
+    p.add_argument("--surrogate-inputs", default="graf", help="surrogate-REA inputs: graf[,zcp] (zcp: valid nets only)")
+    p.add_argument("--valid-only", action="store_true", help="search only the 9445 valid nets")
+    p.add_argument("--score-source", default="auto",
+                   help="auto, table, compute or published: NASWOT scores for naswot/area: proxies table, computed+cached, or published nwot (valid nets only)")
+    p.add_argument("--proxies-file", default=None, help="proxies table with a 'naswot' column (default: data/nb201_proxies.parquet)")
+    p.add_argument("--history", default=None, help="write every query of every seed to this .parquet/.csv table")
+
+
+def run(args: argparse.Namespace) -> dict:
+    import numpy as np
+    from tqdm import tqdm
+
+    from graf.search import BenchmarkObjective, make_strategy, run_search, score_provider, surrogate_features
+    from graf.spaces import get_space
+    from graf.tables import check_table_path, write_table
+
+    start = time.perf_counter()
+    from graf.search.runner import ALGORITHMS
+
+    get_space(args.space)
+    if args.algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {args.algorithm!r}; available: {', '.join(ALGORITHMS)}")
+    if args.space != "nb201":  # pragma: no cover - only nb201 is registered today
+        raise ValueError(f"graf search supports --space nb201 only, got {args.space!r}")
+    if not args.budget > 0:
+        raise ValueError(f"--budget must be > 0, got {args.budget:g}")
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    history_path = check_table_path(args.history) if args.history else None
+    objective = BenchmarkObjective(args.dataset, target=args.target, test=args.test, data_dir=args.data_dir)
+    valid_only = args.valid_only
+    scores = features = None
+    options: dict = {}
+    info: dict = {}
+    if args.algorithm in ("naswot", "area"):
+        scores = score_provider(args.score_source, proxies_file=args.proxies_file, data_dir=args.data_dir)
+        valid_only = valid_only or scores.valid_only
+        info["score_source"] = scores.source
+    if args.algorithm in ("rea", "area", "surrogate-rea"):
+        options.update(population_size=args.population_size, sample_size=args.sample_size)
+    if args.algorithm == "surrogate-rea":
+        inputs = tuple(s.strip() for s in args.surrogate_inputs.split(",") if s.strip())
+        features = surrogate_features(inputs, args.data_dir)
+        valid_only = valid_only or "zcp" in inputs
+        options.update(n_candidates=args.candidates, refit_every=args.refit_every, n_init=args.population_size)
+        info["surrogate_inputs"] = list(inputs)
+    unit = "queries" if args.algorithm == "naswot" else args.budget_unit
+    tests, targets, queries, seconds, histories = [], [], [], [], []
+    seeds = range(args.seed_offset, args.seed_offset + args.seeds)
+    for seed in tqdm(seeds, desc=f"{args.algorithm} {args.dataset}", file=sys.stderr, unit="seed"):
+        strategy = make_strategy(args.algorithm, seed=seed, budget=args.budget, scores=scores, features=features,
+                                 valid_only=valid_only, options=options)
+        result = run_search(strategy, objective, args.budget, unit=unit)
+        tests.append(result.test)
+        targets.append(result.target)
+        queries.append(result.queries)
+        seconds.append(result.seconds)
+        h = result.history if len(result.history) else _naswot_row(result)
+        h.insert(0, "seed", seed)
+        histories.append(h)
+    if history_path is not None:
+        table = pd_concat(histories).rename(columns={"order": "query"})
+        write_table(table.set_index(["seed", "query"]), history_path)
+    wall = time.perf_counter() - start
+    out = {
+        "algorithm": args.algorithm,
+        "dataset": args.dataset,
+        "budget": args.budget,
+        "budget_unit": "nets scored" if args.algorithm == "naswot" else unit,
+        "seeds": args.seeds,
+        "target": objective.target,
+        "test": objective.test,
+        "valid_only": valid_only,
+        "test_acc_mean": float(np.mean(tests)),
+        "test_acc_std": float(np.std(tests, ddof=1)) if len(tests) > 1 else 0.0,
+        "target_mean": float(np.mean(targets)),
+        "queries_mean": float(np.mean(queries)),
+        "seconds_mean": float(np.mean(seconds)),
+        "wall_seconds": wall,
+        **info,
+    }
+    if history_path is not None:
+        out["history"] = str(history_path)
+    print(f"graf search: {args.algorithm} {args.dataset}: test {out['test_acc_mean']:.2f} ± {out['test_acc_std']:.2f} "
+          f"({args.seeds} seeds, {out['queries_mean']:.1f} queries, {wall:.1f} s)", file=sys.stderr)
+    return out
+
+
+def _naswot_row(result):
+    """A query-free run's history: the one returned net, with order 0 (never queried)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"order": 0, "arch": result.arch, "target": result.target, "test": result.test,
+                          "seconds": 0.0, "best_target": result.target, "best_test": result.test}])
+
+
+def pd_concat(frames):
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)

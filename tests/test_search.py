@@ -1,0 +1,150 @@
+"""Objective, score providers, surrogate-REA and `graf search` on the real NB201 table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graf.cli import main
+from graf.data import load_nb201_accuracy
+from graf.search import (
+    DATASETS,
+    REA,
+    BenchmarkObjective,
+    PublishedScores,
+    SurrogateREA,
+    TableScores,
+    make_strategy,
+    run_search,
+    score_provider,
+    surrogate_features,
+)
+from graf.spaces import nb201
+
+BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+
+def test_objective_reads_table_and_charges_once(data_dir):
+    table = load_nb201_accuracy(data_dir)
+    obj = BenchmarkObjective("cifar100", data_dir=data_dir)
+    a = nb201.NB201Arch.from_str(BEST)
+    assert obj(a) == table.loc[BEST, "cifar100_val_naslib"]
+    assert obj(a) == obj(BEST)  # cached: same value, no new charge
+    assert obj.queries == 1 and obj.seconds == pytest.approx(table.loc[BEST, "cifar10_train_seconds_12ep"])
+    assert obj.test_accuracy(a) == table.loc[BEST, "cifar100_test"]
+    obj.reset()
+    assert obj.queries == 0 and obj.best() is None
+
+
+def test_dataset_defaults_match_cli():
+    from graf.cli.search import _DATASET_DEFAULTS
+
+    assert _DATASET_DEFAULTS == DATASETS
+
+
+@pytest.mark.parametrize("kwargs", [dict(dataset="mnist"), dict(target="nope"), dict(test="nb201_index")])
+def test_objective_bad_columns(data_dir, kwargs):
+    with pytest.raises(ValueError, match="unknown"):
+        BenchmarkObjective(data_dir=data_dir, **kwargs)
+
+
+def test_history_best_so_far(data_dir):
+    obj = BenchmarkObjective("cifar10", data_dir=data_dir)
+    h = run_search(REA(seed=0), obj, 40).history
+    assert list(h["order"]) == list(range(1, 41))
+    assert (np.diff(h["best_target"]) >= 0).all()
+    assert h["best_target"].iloc[-1] == h["target"].max()
+    i = int(np.argmax(h["target"].to_numpy()))
+    assert h["best_test"].iloc[-1] == h["test"].iloc[i]
+
+
+@pytest.mark.parametrize("budget", [0, -3, 2.5])
+def test_bad_budget(data_dir, budget):
+    with pytest.raises(ValueError, match="budget"):
+        run_search(REA(seed=0), BenchmarkObjective(data_dir=data_dir), budget)
+
+
+def test_unknown_algorithm():
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        make_strategy("bohb", seed=0)
+
+
+def test_published_scores_valid_only(data_dir):
+    s = PublishedScores(data_dir)
+    assert s.valid_only and "valid nets only" in s.source
+    invalid = next(a for a in nb201.all_archs() if not a.is_valid)
+    with pytest.raises(ValueError, match="no published"):
+        s.scores([invalid])
+    with pytest.raises(ValueError, match="valid nets only"):
+        make_strategy("naswot", seed=0, scores=s, valid_only=False)
+
+
+def test_table_scores_and_auto(tmp_path, data_dir):
+    table = pd.DataFrame({"naswot": [1.0, 3.0]}, index=pd.Index([BEST, str(nb201.all_archs()[5])], name="arch"))
+    path = tmp_path / "p.parquet"
+    table.to_parquet(path)
+    prov = score_provider("auto", proxies_file=path, data_dir=data_dir)
+    assert isinstance(prov, TableScores) and not prov.valid_only
+    assert list(prov.scores([BEST, nb201.all_archs()[5]])) == [1.0, 3.0]
+    with pytest.raises(FileNotFoundError):
+        score_provider("table", proxies_file=tmp_path / "missing.parquet")
+    with pytest.raises(ValueError, match="unknown score source"):
+        score_provider("magic")
+
+
+def test_naswot_returns_best_score(data_dir):
+    s = PublishedScores(data_dir)
+    strat = make_strategy("naswot", seed=1, budget=50, scores=s)
+    ranked = strat.ranked
+    assert strat.recommend() == ranked[0]
+    assert list(s.scores(ranked)) == sorted(s.scores(ranked), reverse=True)
+    r = run_search(strat, BenchmarkObjective(data_dir=data_dir), 50)
+    assert r.queries == 0 and r.arch == str(ranked[0])
+
+
+def test_surrogate_refits_and_uses_predictor(data_dir):
+    feats = surrogate_features(("graf",))
+    obj = BenchmarkObjective("cifar100", data_dir=data_dir)
+    s = SurrogateREA(features=feats, n_init=10, n_candidates=30, refit_every=5, seed=0)
+    r = run_search(s, obj, 30)
+    assert r.queries == 30 and s.n_fits == 4  # fits at 10, 15, 20, 25 told values
+    assert len(set(r.history["arch"])) == 30  # never asks a queried net again
+
+
+def test_cli_search_json_and_history(tmp_path, data_dir, capsys):
+    hist = tmp_path / "h.parquet"
+    code = main(["search", "--data-dir", str(data_dir), "--dataset", "imagenet16", "--algorithm", "rea",
+                 "--budget", "30", "--seeds", "3", "--history", str(hist), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("algorithm", "dataset", "budget", "seeds", "test_acc_mean", "test_acc_std", "queries_mean", "wall_seconds"):
+        assert key in out
+    assert out["queries_mean"] == 30 and out["target"] == "imagenet16_val_naslib"
+    h = pd.read_parquet(hist).reset_index()
+    assert len(h) == 90 and set(h["seed"]) == {0, 1, 2}
+    final = h.groupby("seed")["best_test"].last()
+    assert out["test_acc_mean"] == pytest.approx(final.mean())
+
+
+def test_cli_naswot_says_score_source(data_dir, capsys):
+    code = main(["search", "--data-dir", str(data_dir), "--algorithm", "naswot", "--budget", "10", "--seeds", "2",
+                 "--score-source", "published", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["score_source"] == "published nwot (valid nets only)" and out["valid_only"] and out["queries_mean"] == 0
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--algorithm", "foo"], "unknown algorithm"),
+    (["--algorithm", "rea", "--budget", "0"], "budget"),
+    (["--algorithm", "rea", "--dataset", "mnist"], "unknown dataset"),
+    (["--algorithm", "rea", "--target", "nope"], "unknown target column"),
+    (["--algorithm", "rea", "--history", "h.txt"], "must end in"),
+])
+def test_cli_bad_input(data_dir, capsys, argv, msg):
+    assert main(["search", "--data-dir", str(data_dir), *argv, "--json"]) == 2
+    captured = capsys.readouterr()
+    assert msg in captured.err and msg in json.loads(captured.out.strip().splitlines()[-1])["error"]

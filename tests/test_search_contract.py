@@ -1,0 +1,139 @@
+"""Contract tests every search strategy passes (parametrized over all of them), on the real table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from graf.search import (
+    AREA,
+    NASWOT,
+    REA,
+    BenchmarkObjective,
+    PublishedScores,
+    RandomSearch,
+    SurrogateREA,
+    run_search,
+    surrogate_features,
+)
+from graf.spaces import nb201
+
+
+@pytest.fixture(scope="module")
+def objective(data_dir):
+    return BenchmarkObjective("cifar10", data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def scores(data_dir):
+    return PublishedScores(data_dir)
+
+
+@pytest.fixture(scope="module")
+def features():
+    return surrogate_features(("graf",))
+
+
+FACTORIES = {
+    "random": lambda seed, scores, features: RandomSearch(seed=seed),
+    "rea": lambda seed, scores, features: REA(population_size=5, sample_size=2, seed=seed),
+    "area": lambda seed, scores, features: AREA(scores=scores, population_size=5, sample_size=2, n_init_samples=10, seed=seed),
+    "naswot": lambda seed, scores, features: NASWOT(scores=scores, n_samples=30, seed=seed),
+    "surrogate-rea": lambda seed, scores, features: SurrogateREA(
+        features=features, population_size=5, sample_size=2, n_init=5, n_candidates=20, refit_every=3, seed=seed
+    ),
+}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def make(request, scores, features):
+    factory = FACTORIES[request.param]
+    return lambda seed: factory(seed, scores, features)
+
+
+def _drive(strategy, objective, n):
+    asked = []
+    for _ in range(n):
+        a = strategy.ask()
+        asked.append(str(a))
+        strategy.tell(a, objective.peek_target(a))
+    return asked
+
+
+def test_same_seed_same_asks(make, objective):
+    assert _drive(make(3), objective, 15) == _drive(make(3), objective, 15)
+
+
+def test_generator_seed_accepted(make, objective):
+    assert _drive(make(np.random.default_rng(7)), objective, 8) == _drive(make(np.random.default_rng(7)), objective, 8)
+
+
+def test_different_seeds_differ(make, objective):
+    assert _drive(make(1), objective, 12) != _drive(make(2), objective, 12)
+
+
+def test_ask_returns_space_members(make, objective):
+    s = make(0)
+    for a in _drive(s, objective, 15):
+        arch = nb201.NB201Arch.from_str(a)
+        assert str(arch) == a
+        if s.valid_only:
+            assert arch.is_valid
+
+
+def test_tell_unasked_arch_errors(make):
+    s = make(0)
+    a = s.ask()
+    other = nb201.mutate(a, 0)
+    with pytest.raises(ValueError, match="not asked"):
+        s.tell(other, 50.0)
+    s.tell(a, 50.0)
+    with pytest.raises(ValueError, match="not asked"):
+        s.tell(a, 50.0)  # told twice
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "x", None])
+def test_tell_bad_value_errors(make, bad):
+    s = make(0)
+    a = s.ask()
+    with pytest.raises(ValueError):
+        s.tell(a, bad)
+
+
+def test_recommend_is_best_told(make, objective):
+    s = make(5)
+    _drive(s, objective, 12)
+    best = max(s.told, key=lambda t: t[1])
+    assert s.recommend() == best[0]
+
+
+def test_seed_is_required(make):
+    with pytest.raises(ValueError, match="seed"):
+        make(None)
+
+
+@pytest.mark.parametrize("budget", [1, 7, 25])
+def test_query_budget_respected(make, objective, budget):
+    s = make(4)
+    r = run_search(s, objective, budget)
+    if s.uses_queries:
+        assert r.queries == budget == len(r.history)
+        assert r.history["target"].max() == r.target
+        assert r.arch in set(r.history["arch"])
+    else:
+        assert r.queries == 0 and len(r.history) == 0
+
+
+def test_seconds_budget_respected(make, objective):
+    s = make(4)
+    r = run_search(s, objective, 3000, unit="seconds")
+    if s.uses_queries:
+        secs = r.history["seconds"].to_numpy()
+        assert secs[-1] == pytest.approx(r.seconds) and r.seconds >= 3000
+        assert secs[-2] < 3000  # stopped at the first query that reached the budget
+
+
+def test_result_reports_test_accuracy_of_best_target(make, objective):
+    r = run_search(make(2), objective, 20)
+    assert r.test == objective.test_accuracy(r.arch)
+    assert r.target == objective.peek_target(r.arch)
