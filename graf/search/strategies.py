@@ -219,7 +219,8 @@ class SurrogateREA(REA):
     generates ``n_candidates`` distinct, not yet queried children by tournament selection and
     mutation, predicts their target with a regressor fitted on all told values, and returns
     the best predicted one (with probability ``epsilon`` a random candidate instead). The
-    regressor is refit after every ``refit_every`` new values.
+    regressor is refit after every ``refit_every`` new values. With ``skip_isomorphs`` a
+    candidate isomorphic to a queried or pending net (same ``iso_key``) is not considered.
 
     ``features``: a DataFrame of input features indexed by arch string, covering the space.
     ``regressor``: a factory ``seed -> estimator`` with ``fit``/``predict`` (default: a
@@ -239,6 +240,7 @@ class SurrogateREA(REA):
         epsilon: float = 0.0,
         scores=None,
         n_init_samples: int = 100,
+        skip_isomorphs: bool = False,
         seed,
         valid_only: bool = False,
     ) -> None:
@@ -255,6 +257,7 @@ class SurrogateREA(REA):
         self.epsilon = float(epsilon)
         self.scores = scores
         self.n_init_samples = int(n_init_samples)
+        self.skip_isomorphs = bool(skip_isomorphs)
         self._features = features
         self._row = {a: i for i, a in enumerate(features.index)}
         self._X = np.asarray(features.to_numpy(), dtype=np.float64)
@@ -284,12 +287,13 @@ class SurrogateREA(REA):
             self.model_.fit(self._rows(archs), y)
             self._fitted_on = len(self.told)
             self.n_fits += 1
-        seen = self._told_keys | set(self._pending)
+        key = (lambda a: a.iso_key) if self.skip_isomorphs else str
+        seen = {key(a) for a, _ in self.told} | {key(a) for a in self._pending.values()}
         cands: dict[str, NB201Arch] = {}
         for _ in range(20 * self.n_candidates):
             child = self._mutate(self._tournament())
-            if str(child) not in seen:
-                cands.setdefault(str(child), child)
+            if key(child) not in seen:
+                cands.setdefault(key(child), child)
             if len(cands) >= self.n_candidates:
                 break
         if not cands:  # the neighbourhood is exhausted: plain REA child
