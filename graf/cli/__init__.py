@@ -17,6 +17,8 @@ __all__ = ["main", "COMMANDS", "emit_json"]
 #: subcommand name -> module with ``add_arguments(parser)``, ``run(args) -> dict`` and ``HELP``.
 COMMANDS: dict[str, str] = {
     "features": "graf.cli.features",
+    "evaluate": "graf.cli.evaluate",
+    "explain": "graf.cli.explain",
     "search": "graf.cli.search",
 }
 

@@ -1,0 +1,136 @@
+"""Long runs of the predictor protocol (DESIGN §5): anchors, "beat it" variants, own proxies, SHAP time.
+
+Run from the repo root, one part at a time, in the background (n_jobs=1, shared CPU):
+
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py anchors > benchmarks/results/anchors.log 2>&1 &
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py beat
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py shap
+
+Each configuration's summary is appended as one JSON line to
+``benchmarks/results/predictor_<part>.jsonl`` as soon as it finishes, with the date, the
+equivalent ``graf evaluate`` command and the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from graf.predictor import build_dataset, evaluate_predictor
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SIZES = [32, 128, 1024]
+
+ANCHORS = [
+    ("cifar10_val_naslib", "graf,zcp"),
+    ("cifar10_val_naslib", "graf"),
+    ("cifar10_val_naslib", "zcp"),
+    ("cifar10_val_naslib", "onehot"),
+    ("cifar10_val_naslib", "graf,flops_params"),
+    ("imagenet16_val_naslib", "graf,zcp"),
+    ("imagenet16_val_naslib", "graf"),
+    ("imagenet16_val_naslib", "zcp"),
+    ("imagenet16_val_naslib", "onehot"),
+    ("cifar100_val_naslib", "graf,zcp"),
+]
+BEAT_MODELS = ["rf-rank", "extra_trees", "rf-500", "rf-cv", "extra_trees-cv"]
+
+
+def _record(part: str, row: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / f"predictor_{part}.jsonl", "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    print(json.dumps(row), flush=True)
+
+
+def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_file=None, drop=False, nets=None):
+    start = time.perf_counter()
+    ds = build_dataset(
+        target,
+        inputs,
+        proxies_file=proxies_file,
+        drop_missing_proxies=drop,
+        nets=nets,
+        data_dir=os.environ.get("GRAF_DATA_DIR"),
+    )
+    res = evaluate_predictor(ds.X, ds.y, train_sizes=sizes, seeds=seeds, model=model, n_jobs=1, progress=True)
+    cmd = (
+        f"graf evaluate --space nb201 --target {target} --inputs {inputs} "
+        f"--train-sizes {','.join(map(str, sizes))} --seeds {seeds} --model {model}"
+    )
+    if nets is not None and not proxies_file:
+        cmd += f" --archs <the {len(nets)} nets with complete own proxies>"
+    if proxies_file:
+        cmd += f" --proxies-file {proxies_file}" + (" --drop-missing-proxies" if drop else "")
+    _record(
+        part,
+        {
+            "date": datetime.date.today().isoformat(),
+            "command": cmd + " --json",
+            "target": target,
+            "target_source": ds.target_source,
+            "inputs": ds.inputs,
+            "model": model,
+            "nets": len(ds.X),
+            "n_features": ds.X.shape[1],
+            "dropped": ds.dropped,
+            "results": res.summary(),
+            "wall_seconds": time.perf_counter() - start,
+        },
+    )
+    return ds
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("part", choices=["anchors", "beat", "proxies", "shap"])
+    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--models", default=",".join(BEAT_MODELS))
+    p.add_argument("--proxies-file")
+    p.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    args = p.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.part == "anchors":
+        for target, inputs in ANCHORS:
+            run_config("anchors", target, inputs, seeds=args.seeds, sizes=sizes)
+    elif args.part == "beat":
+        for model in args.models.split(","):
+            run_config("beat", "cifar10_val_naslib", "graf,zcp", model=model, seeds=args.seeds, sizes=sizes)
+    elif args.part == "proxies":
+        if not args.proxies_file:
+            p.error("--proxies-file is required for the proxies part")
+        # every input set on the same nets: those the proxy table covers completely
+        nets = None
+        for inputs in ("graf,proxies", "proxies", "graf,zcp", "zcp", "graf"):
+            own = "proxies" in inputs
+            ds = run_config("proxies", "cifar10_val_naslib", inputs, seeds=args.seeds, sizes=sizes,
+                            proxies_file=args.proxies_file if own else None, drop=own, nets=nets)
+            nets = list(ds.X.index) if nets is None else nets
+    elif args.part == "shap":
+        ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=os.environ.get("GRAF_DATA_DIR"))
+        from graf.predictor import GrafRegressor
+        from graf.predictor.explain import shap_values
+        from graf.predictor.protocol import protocol_split
+
+        train, _ = protocol_split(len(ds.X), 1024, 0)
+        model = GrafRegressor(random_state=0).fit(ds.X.iloc[train], ds.y.iloc[train])
+        for n_jobs in (1, 2):
+            start = time.perf_counter()
+            values, _ = shap_values(model, ds.X, n_jobs=n_jobs)
+            _record("shap", {
+                "date": datetime.date.today().isoformat(),
+                "what": "exact TreeSHAP (shap.TreeExplainer, tree_path_dependent) of RF(100 trees) trained on 1024",
+                "rows": values.shape[0], "features": values.shape[1], "n_jobs": n_jobs,
+                "seconds": time.perf_counter() - start,
+            })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""``graf evaluate``: the GRAF evaluation protocol (DESIGN §5) for a target and feature groups."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+HELP = "train the accuracy predictor on n nets per seed, test on the rest; Kendall tau / Spearman rho (DESIGN §5)"
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``graf evaluate`` and ``graf explain``."""
+    p.add_argument("--space", default="nb201", help="search space (default: nb201; the only one with a predictor so far)")
+    p.add_argument(
+        "--target",
+        default="cifar10_val_naslib",
+        help="target column: one of nb201_accuracy.csv.gz (cifar10_val_naslib, cifar100_val_naslib, "
+        "imagenet16_val_naslib, *_test, ...) or an HW-NAS-Bench metric, as hw:<dataset>:<metric> "
+        "(e.g. hw:cifar10:edgegpu_latency) or the bare metric with --hw-dataset",
+    )
+    p.add_argument("--hw-dataset", default="cifar10", help="dataset of a bare HW-NAS-Bench metric target (default: cifar10)")
+    p.add_argument("--inputs", default="graf,zcp", help="comma-separated feature groups: graf, zcp, proxies, onehot, flops_params")
+    p.add_argument("--proxies-file", metavar="PATH", help="table made by `graf proxies` (for the 'proxies' group)")
+    p.add_argument(
+        "--drop-missing-proxies",
+        action="store_true",
+        help="use only the nets with complete values in --proxies-file (default: such nets are an error)",
+    )
+    p.add_argument("--archs", metavar="FILE", help="nets to use, one a line (default: the 9445 valid nets)")
+    p.add_argument("--model", default="rf", help="predictor recipe (default: rf = RandomForestRegressor defaults)")
+    p.add_argument("--n-jobs", type=int, default=1, help="threads of the forest (default: 1)")
+    p.add_argument("--cache-dir", default=None, help="parquet cache folder for feature tables")
+
+
+def load_dataset(args: argparse.Namespace):
+    from graf.archfile import read_arch_file
+    from graf.predictor.dataset import build_dataset
+    from graf.spaces import get_space
+
+    space = get_space(args.space)
+    if args.space != "nb201":
+        raise ValueError(f"the predictor supports --space nb201 only, got {args.space!r}")
+    nets = read_arch_file(args.archs, space.parse) if args.archs else None
+    return build_dataset(
+        args.target,
+        args.inputs,
+        data_dir=args.data_dir,
+        nets=nets,
+        proxies_file=args.proxies_file,
+        drop_missing_proxies=args.drop_missing_proxies,
+        hw_dataset=args.hw_dataset,
+        cache_dir=args.cache_dir,
+    )
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_common(p)
+    p.add_argument("--train-sizes", type=_int_list, default=[32, 128, 1024], help="comma-separated (default: 32,128,1024)")
+    p.add_argument("--seeds", type=int, default=20, help="number of seeds 0..k-1 (default: 20)")
+    p.add_argument("--runs-out", metavar="PATH", help="also write every (train size, seed) run as CSV")
+
+
+def run(args: argparse.Namespace) -> dict:
+    from graf.predictor.protocol import evaluate_predictor
+
+    start = time.perf_counter()
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    ds = load_dataset(args)
+    print(
+        f"graf evaluate: target {ds.target} from {ds.target_source}; {len(ds.X)} nets x {ds.X.shape[1]} features "
+        f"({','.join(ds.inputs)})" + (f"; dropped {ds.dropped}" if ds.dropped else ""),
+        file=sys.stderr,
+    )
+    res = evaluate_predictor(
+        ds.X, ds.y, train_sizes=args.train_sizes, seeds=args.seeds, model=args.model, n_jobs=args.n_jobs, progress=True
+    )
+    summary = res.summary()
+    for row in summary:
+        print(
+            f"  n={row['train_size']:>5}  tau {row['tau_mean']:.3f} ± {row['tau_std']:.3f}  "
+            f"rho {row['rho_mean']:.3f} ± {row['rho_std']:.3f}  ({row['seeds']} seeds)",
+            file=sys.stderr,
+        )
+    if args.runs_out:
+        res.runs.to_csv(args.runs_out, index=False)
+    return {
+        "target": ds.target,
+        "target_source": ds.target_source,
+        "inputs": ds.inputs,
+        "model": args.model,
+        "space": args.space,
+        "nets": int(len(ds.X)),
+        "features": int(ds.X.shape[1]),
+        "dropped": ds.dropped,
+        "proxies_file": args.proxies_file,
+        "results": summary,
+        "seconds": time.perf_counter() - start,
+    }

@@ -1,0 +1,79 @@
+"""SHAP explanations: families, exactness (additivity), importances, `graf explain` outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graf.cli import main
+from graf.predictor import GrafRegressor, feature_family, shap_importances, shap_values
+
+pytest.importorskip("shap")
+
+
+def test_feature_family():
+    assert feature_family("op_count.nor_conv_3x3") == "op_count"
+    assert feature_family("node_degree.input_out.none+skip_connect") == "node_degree"
+    assert feature_family("zcp.nwot") == "zcp"
+    assert feature_family("onehot.0-1.none") == "onehot"
+    assert feature_family("plain") == "plain"
+
+
+def test_importances_by_hand():
+    values = np.array([[1.0, -2.0, 0.5], [-3.0, 0.0, 0.5]])
+    feats, fams = shap_importances(values, ["a.x", "b.y", "a.z"])
+    assert list(feats["feature"]) == ["a.x", "b.y", "a.z"]
+    np.testing.assert_allclose(feats["mean_abs_shap"], [2.0, 1.0, 0.5])
+    assert list(fams["family"]) == ["a", "b"]
+    np.testing.assert_allclose(fams["mean_abs_shap"], [2.5, 1.0])
+    assert list(fams["n_features"]) == [2, 1]
+    with pytest.raises(ValueError, match="do not match 2 columns"):
+        shap_importances(values, ["a", "b"])
+
+
+def test_shap_is_exact_and_finds_the_informative_feature():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["sig.a", "noise.b", "noise.c"])
+    y = 5 * X["sig.a"].to_numpy()
+    model = GrafRegressor(n_estimators=20, random_state=0).fit(X, y)
+    values, expected = shap_values(model, X)
+    # local accuracy: expected value + sum of SHAP values = the model's prediction
+    np.testing.assert_allclose(expected + values.sum(axis=1), model.predict(X), atol=1e-8)
+    feats, fams = shap_importances(values, list(X.columns))
+    assert feats["feature"].iloc[0] == "sig.a" and fams["family"].iloc[0] == "sig"
+    # process-parallel chunks give the same values
+    par, _ = shap_values(model, X, n_jobs=2)
+    np.testing.assert_allclose(par, values)
+
+
+def test_cli_explain_writes_tables_and_plots(tmp_path, capsys, data_dir):
+    out = tmp_path / "explain"
+    code = main(
+        ["explain", "--data-dir", str(data_dir), "--target", "cifar10_val_naslib", "--inputs", "graf,zcp",
+         "--train-size", "64", "--seed", "1", "--archs", str(_first_nets(tmp_path, data_dir, 400)),
+         "--out", str(out), "--json"]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    payload = json.loads(captured.out.strip().splitlines()[-1])
+    assert payload["n_test"] == 336 and payload["n_features"] == 204 and payload["train_size"] == 64
+    for name in ("shap_features.csv", "shap_families.csv", "shap_bar.png", "shap_beeswarm.png"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "shap_bar.png").read_bytes()[:4] == b"\x89PNG"
+    feats = pd.read_csv(out / "shap_features.csv")
+    fams = pd.read_csv(out / "shap_families.csv")
+    assert len(feats) == 204 and feats["mean_abs_shap"].is_monotonic_decreasing
+    assert set(fams["family"]) == {"op_count", "min_path_len", "max_op_on_path", "node_degree", "zcp"}
+    assert fams["n_features"].sum() == 204
+    assert fams["mean_abs_shap"].sum() == pytest.approx(feats["mean_abs_shap"].sum())
+
+
+def _first_nets(tmp_path, data_dir, n):
+    from graf.predictor.dataset import default_nets
+
+    path = tmp_path / "nets.txt"
+    path.write_text("\n".join(default_nets(data_dir)[:n]) + "\n")
+    return path
