@@ -117,6 +117,7 @@ def explain(
     out_dir: str | os.PathLike | None = None,
     max_display: int = 20,
     n_jobs: int | None = 1,
+    max_explained: int | None = None,
 ) -> dict:
     """Fit the protocol's predictor on one split and explain it with SHAP on the test set.
 
@@ -124,6 +125,10 @@ def explain(
     :func:`graf.predictor.protocol.protocol_split` (``train_size``, ``seed``). With
     ``out_dir`` writes ``shap_features.csv``, ``shap_families.csv``, ``shap_bar.png`` and
     ``shap_beeswarm.png``. Returns the tables, test tau/rho and timings.
+
+    ``max_explained`` explains only that many test nets, drawn without replacement with
+    ``numpy.random.default_rng(seed)`` (tau/rho are still computed on the whole test set);
+    ``None`` explains the whole test set.
     """
     from graf.predictor.models import make_predictor
     from graf.predictor.protocol import protocol_split, rank_metrics
@@ -133,6 +138,11 @@ def explain(
     est = make_predictor(model, seed, n_jobs).fit(X.iloc[train], y[train])
     X_test = X.iloc[test]
     tau, rho = rank_metrics(y[test], est.predict(X_test))
+    if max_explained is not None and max_explained < len(X_test):
+        if max_explained < 1:
+            raise ValueError(f"max_explained must be positive, got {max_explained}")
+        rows = np.sort(np.random.default_rng(seed).choice(len(X_test), size=int(max_explained), replace=False))
+        X_test = X_test.iloc[rows]
     start = time.perf_counter()
     values, expected = shap_values(est, X_test, n_jobs=n_jobs)
     shap_seconds = time.perf_counter() - start
@@ -145,6 +155,7 @@ def explain(
         "train_size": int(train_size),
         "seed": int(seed),
         "n_test": int(len(test)),
+        "n_explained": int(len(X_test)),
         "n_features": int(X.shape[1]),
         "tau": tau,
         "rho": rho,
@@ -153,6 +164,7 @@ def explain(
         "features": features,
         "families": families,
         "values": values,
+        "X_explained": X_test,
     }
     if out_dir is not None:
         out = Path(out_dir)
