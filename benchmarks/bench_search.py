@@ -31,7 +31,7 @@ from graf.search import BenchmarkObjective, make_strategy, run_search, score_pro
 
 OUT = REPO / "benchmarks" / "results" / "search"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
-SURROGATE = dict(population_size=10, sample_size=3, n_init=10, n_candidates=100, refit_every=10)
+SURROGATE = dict(population_size=10, sample_size=3, n_init=10, n_candidates=100, refit_every=10, epsilon=0.3)
 
 
 def runs(quick: bool):
@@ -47,7 +47,7 @@ def runs(quick: bool):
         ("random_q100", "random", 100, "queries", k_rea, {}),
         ("rea_q100", "rea", 100, "queries", k_rea, {}),
         ("surrogate-rea_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE)),
-        ("surrogate-rea-eps0.3_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, epsilon=0.3)),
+        ("surrogate-rea-greedy_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, epsilon=0.0)),
     ]
 
 
@@ -99,14 +99,19 @@ def main() -> None:
     df.to_csv(summary_path, index=False)
     tests_out = {}
     for dataset in DATASETS:
-        a = OUT / f"history_{dataset}_surrogate-rea_q100.parquet"
         b = OUT / f"history_{dataset}_rea_q100.parquet"
-        if a.is_file() and b.is_file():
+        for a in sorted(OUT.glob(f"history_{dataset}_surrogate-rea*_q100.parquet")):
+            if not b.is_file():
+                continue
             x = pd.read_parquet(a).groupby("seed")["best_test"].last()
             y = pd.read_parquet(b).groupby("seed")["best_test"].last()
             res = mannwhitneyu(x, y, alternative="two-sided")
-            tests_out[dataset] = dict(surrogate_mean=float(x.mean()), surrogate_seeds=len(x), rea_mean=float(y.mean()),
-                                      rea_seeds=len(y), U=float(res.statistic), p_two_sided=float(res.pvalue))
+            one = mannwhitneyu(x, y, alternative="greater")
+            run = a.stem.removeprefix(f"history_{dataset}_")
+            tests_out[f"{dataset}/{run}"] = dict(
+                dataset=dataset, run=run, surrogate_mean=float(x.mean()), surrogate_seeds=len(x),
+                rea_mean=float(y.mean()), rea_seeds=len(y), U=float(res.statistic), p_two_sided=float(res.pvalue),
+                p_greater=float(one.pvalue))
     meta = dict(date=time.strftime("%Y-%m-%d"), python=platform.python_version(), machine=platform.machine(),
                 quick=args.quick)
     (OUT / "tests.json").write_text(json.dumps(dict(meta=meta, mannwhitney_surrogate_vs_rea_q100=tests_out), indent=2))

@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-size", type=int, default=3, help="REA tournament size (default: 3)")
     p.add_argument("--candidates", type=int, default=100, help="surrogate-REA: children scored per query (default: 100)")
     p.add_argument("--refit-every", type=int, default=10, help="surrogate-REA: refit after this many new values (default: 10)")
-    p.add_argument("--epsilon", type=float, default=0.0, help="surrogate-REA: chance of a random candidate (default: 0)")
+    p.add_argument("--epsilon", type=float, default=0.3, help="surrogate-REA: chance of a random candidate (default: 0.3)")
     p.add_argument("--surrogate-inputs", default="graf", help="surrogate-REA inputs: graf[,zcp] (zcp: valid nets only)")
     p.add_argument("--valid-only", action="store_true", help="search only the 9445 valid nets")
     p.add_argument("--score-source", default="auto",

@@ -237,7 +237,7 @@ class SurrogateREA(REA):
         n_init: int = 10,
         n_candidates: int = 100,
         refit_every: int = 5,
-        epsilon: float = 0.0,
+        epsilon: float = 0.3,
         scores=None,
         n_init_samples: int = 100,
         skip_isomorphs: bool = False,
