@@ -47,6 +47,7 @@ def runs(quick: bool):
         ("random_q100", "random", 100, "queries", k_rea, {}),
         ("rea_q100", "rea", 100, "queries", k_rea, {}),
         ("surrogate-rea_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE)),
+        ("surrogate-rea-nwotwarm_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, warm_start="naswot")),
         ("surrogate-rea-greedy_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, epsilon=0.0)),
     ]
 
@@ -70,7 +71,10 @@ def main() -> None:
             t0 = time.perf_counter()
             hist, tests, queries, seconds = [], [], [], []
             for seed in range(k):
-                st = make_strategy(algorithm, seed=seed, budget=budget, scores=scores, features=features, options=opts)
+                o = dict(opts)
+                if o.pop("warm_start", None) == "naswot":
+                    o["scores"] = scores
+                st = make_strategy(algorithm, seed=seed, budget=budget, scores=scores, features=features, options=o)
                 r = run_search(st, obj, budget, unit=unit)
                 tests.append(r.test)
                 queries.append(r.queries)
@@ -85,7 +89,7 @@ def main() -> None:
                 OUT / f"history_{dataset}_{name}.parquet", index=False)
             row = dict(dataset=dataset, run=name, algorithm=algorithm, budget=budget, unit=unit, seeds=k,
                        target=obj.target, test=obj.test,
-                       score_source=scores.source if algorithm in ("naswot", "area") else "",
+                       score_source=scores.source if algorithm in ("naswot", "area") or "warm_start" in opts else "",
                        test_mean=float(np.mean(tests)), test_std=float(np.std(tests, ddof=1)),
                        queries_mean=float(np.mean(queries)), seconds_mean=float(np.mean(seconds)), wall_seconds=wall,
                        options=json.dumps(opts))

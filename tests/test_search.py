@@ -143,8 +143,24 @@ def test_cli_naswot_says_score_source(data_dir, capsys):
     (["--algorithm", "rea", "--dataset", "mnist"], "unknown dataset"),
     (["--algorithm", "rea", "--target", "nope"], "unknown target column"),
     (["--algorithm", "rea", "--history", "h.txt"], "must end in"),
+    (["--algorithm", "surrogate-rea", "--warm-start", "bo"], "unknown --warm-start"),
 ])
 def test_cli_bad_input(data_dir, capsys, argv, msg):
     assert main(["search", "--data-dir", str(data_dir), *argv, "--json"]) == 2
     captured = capsys.readouterr()
     assert msg in captured.err and msg in json.loads(captured.out.strip().splitlines()[-1])["error"]
+
+
+def test_surrogate_naswot_warm_start(data_dir):
+    scores = PublishedScores(data_dir)
+    feats = surrogate_features(("graf",))
+    s = make_strategy("surrogate-rea", seed=3, features=feats, options=dict(scores=scores, n_init=10, n_init_samples=50))
+    assert s.valid_only
+    first = [s.ask() for _ in range(10)]
+    pool = list(dict.fromkeys(nb201.NB201Arch.from_str(str(a)) for a in first))
+    vals = scores.scores(pool)
+    assert list(vals) == sorted(vals, reverse=True)  # the warm start is the top of the sample by score
+    rng = np.random.default_rng(3)
+    valid = nb201.valid_archs()
+    sample = list(dict.fromkeys(valid[int(rng.integers(len(valid)))] for _ in range(50)))
+    assert min(vals) >= np.sort(scores.scores(sample))[-10]

@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", type=int, default=100, help="surrogate-REA: children scored per query (default: 100)")
     p.add_argument("--refit-every", type=int, default=10, help="surrogate-REA: refit after this many new values (default: 10)")
     p.add_argument("--epsilon", type=float, default=0.3, help="surrogate-REA: chance of a random candidate (default: 0.3)")
+    p.add_argument("--warm-start", default="random",
+                   help="surrogate-REA initial population: random, or naswot (top --population-size of 100 random nets by "
+                        "NASWOT score, from --score-source) (default: random)")
     p.add_argument("--surrogate-inputs", default="graf", help="surrogate-REA inputs: graf[,zcp] (zcp: valid nets only)")
     p.add_argument("--valid-only", action="store_true", help="search only the 9445 valid nets")
     p.add_argument("--score-source", default="auto",
@@ -68,7 +71,9 @@ def run(args: argparse.Namespace) -> dict:
     scores = features = None
     options: dict = {}
     info: dict = {}
-    if args.algorithm in ("naswot", "area"):
+    if args.warm_start not in ("random", "naswot"):
+        raise ValueError(f"unknown --warm-start {args.warm_start!r}; available: random, naswot")
+    if args.algorithm in ("naswot", "area") or (args.algorithm == "surrogate-rea" and args.warm_start == "naswot"):
         scores = score_provider(args.score_source, proxies_file=args.proxies_file, data_dir=args.data_dir)
         valid_only = valid_only or scores.valid_only
         info["score_source"] = scores.source
@@ -80,6 +85,9 @@ def run(args: argparse.Namespace) -> dict:
         valid_only = valid_only or "zcp" in inputs
         options.update(n_candidates=args.candidates, refit_every=args.refit_every, epsilon=args.epsilon, n_init=args.population_size)
         info["surrogate_inputs"] = list(inputs)
+        info["warm_start"] = args.warm_start
+        if args.warm_start == "naswot":
+            options["scores"] = scores
     unit = "queries" if args.algorithm == "naswot" else args.budget_unit
     tests, targets, queries, seconds, histories = [], [], [], [], []
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)

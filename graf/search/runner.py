@@ -99,6 +99,8 @@ def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None
         raise ValueError(f"{algorithm} needs NASWOT scores (a score provider)")
     if algorithm in ("naswot", "area") and valid_only is None:
         valid_only = scores.valid_only
+    if algorithm == "surrogate-rea" and opts.get("scores") is not None and valid_only is None:
+        valid_only = opts["scores"].valid_only
     valid_only = bool(valid_only)
     if algorithm == "random":
         return RandomSearch(seed=seed, valid_only=valid_only, **opts)
