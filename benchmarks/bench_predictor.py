@@ -39,7 +39,7 @@ ANCHORS = [
     ("imagenet16_val_naslib", "onehot"),
     ("cifar100_val_naslib", "graf,zcp"),
 ]
-BEAT_MODELS = ["rf-rank", "extra_trees", "rf-500", "rf-cv", "extra_trees-cv"]
+BEAT_MODELS = ["rf-mf0.33", "extra_trees", "lightgbm", "rf-rank", "rf-cv"]
 
 
 def _record(part: str, row: dict) -> None:
@@ -94,6 +94,7 @@ def main(argv=None) -> int:
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    p.add_argument("--shap-jobs", default="1,2", help="process counts to time SHAP with")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.part == "anchors":
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
 
         train, _ = protocol_split(len(ds.X), 1024, 0)
         model = GrafRegressor(random_state=0).fit(ds.X.iloc[train], ds.y.iloc[train])
-        for n_jobs in (1, 2):
+        for n_jobs in [int(j) for j in args.shap_jobs.split(",")]:
             start = time.perf_counter()
             values, _ = shap_values(model, ds.X, n_jobs=n_jobs)
             _record("shap", {

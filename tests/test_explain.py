@@ -77,3 +77,20 @@ def _first_nets(tmp_path, data_dir, n):
     path = tmp_path / "nets.txt"
     path.write_text("\n".join(default_nets(data_dir)[:n]) + "\n")
     return path
+
+
+def test_explain_max_explained_draws_seeded_test_rows(data_dir):
+    from graf.predictor import build_dataset, explain
+    from graf.predictor.dataset import default_nets
+
+    ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=data_dir, nets=default_nets(data_dir)[:300])
+    a = explain(ds, train_size=100, seed=2, max_explained=25)
+    b = explain(ds, train_size=100, seed=2, max_explained=25)
+    assert a["n_test"] == 200 and a["n_explained"] == 25 and a["values"].shape == (25, 204)
+    assert list(a["X_explained"].index) == list(b["X_explained"].index)
+    from graf.predictor import protocol_split
+
+    _, test = protocol_split(300, 100, 2)
+    assert set(a["X_explained"].index) <= set(ds.X.index[test])
+    with pytest.raises(ValueError, match="max_explained must be positive"):
+        explain(ds, train_size=100, seed=2, max_explained=0)
