@@ -53,13 +53,13 @@ def test_cli_explain_writes_tables_and_plots(tmp_path, capsys, data_dir):
     out = tmp_path / "explain"
     code = main(
         ["explain", "--data-dir", str(data_dir), "--target", "cifar10_val_naslib", "--inputs", "graf,zcp",
-         "--train-size", "64", "--seed", "1", "--archs", str(_first_nets(tmp_path, data_dir, 400)),
+         "--train-size", "64", "--seed", "1", "--archs", str(_first_nets(tmp_path, data_dir, 200)),
          "--out", str(out), "--json"]
     )  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
     payload = json.loads(captured.out.strip().splitlines()[-1])
-    assert payload["n_test"] == 336 and payload["n_features"] == 204 and payload["train_size"] == 64
+    assert payload["n_test"] == 136 and payload["n_features"] == 204 and payload["train_size"] == 64
     for name in ("shap_features.csv", "shap_families.csv", "shap_bar.png", "shap_beeswarm.png"):
         assert (out / name).stat().st_size > 0
     assert (out / "shap_bar.png").read_bytes()[:4] == b"\x89PNG"
@@ -83,14 +83,14 @@ def test_explain_max_explained_draws_seeded_test_rows(data_dir):
     from graf.predictor import build_dataset, explain
     from graf.predictor.dataset import default_nets
 
-    ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=data_dir, nets=default_nets(data_dir)[:300])
+    ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=data_dir, nets=default_nets(data_dir)[:200])
     a = explain(ds, train_size=100, seed=2, max_explained=25)
     b = explain(ds, train_size=100, seed=2, max_explained=25)
-    assert a["n_test"] == 200 and a["n_explained"] == 25 and a["values"].shape == (25, 204)
+    assert a["n_test"] == 100 and a["n_explained"] == 25 and a["values"].shape == (25, 204)
     assert list(a["X_explained"].index) == list(b["X_explained"].index)
     from graf.predictor import protocol_split
 
-    _, test = protocol_split(300, 100, 2)
+    _, test = protocol_split(200, 100, 2)
     assert set(a["X_explained"].index) <= set(ds.X.index[test])
     with pytest.raises(ValueError, match="max_explained must be positive"):
         explain(ds, train_size=100, seed=2, max_explained=0)
