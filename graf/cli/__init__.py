@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "graf.cli.evaluate",
     "explain": "graf.cli.explain",
     "search": "graf.cli.search",
+    "proxies": "graf.cli.proxies",
 }
 
 

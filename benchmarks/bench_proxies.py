@@ -1,0 +1,292 @@
+"""Benchmarks of the zero-cost proxies (issue 3): agreement, params/flops, timing, speed, resume.
+
+Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
+
+    python benchmarks/bench_proxies.py params-flops            # all 9445 valid nets vs NB-Suite-Zero
+    python benchmarks/bench_proxies.py agreement --nets 200     # Spearman vs published, Kendall tau vs accuracy
+    python benchmarks/bench_proxies.py timing --nets 12         # seconds per proxy per net, in-process
+    python benchmarks/bench_proxies.py speed --nets 12 --repeat 3   # whole `graf proxies` process, --jobs 1
+    python benchmarks/bench_proxies.py resume --nets 100        # kill a run halfway, resume, compare
+    python benchmarks/bench_proxies.py determinism --nets 12    # --jobs 1 vs --jobs 2 vs a second run
+
+Each prints a short report and, with ``--json FILE``, writes its figures to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from graf.data import load_nb201_accuracy, load_valid_nets, load_zc_proxies  # noqa: E402
+from graf.spaces.nb201 import NB201Arch  # noqa: E402
+
+ALL = ("naswot", "synflow", "jacov", "ntk", "params", "flops")
+PUBLISHED = {"naswot": "nwot", "synflow": "synflow", "jacov": "jacov", "params": "params", "flops": "flops"}
+TARGETS = ("cifar10_val_naslib", "cifar100_val_naslib", "imagenet16_val_naslib")
+
+
+def data_dir(args) -> str:
+    return args.data_dir or os.environ.get("GRAF_DATA_DIR") or str(REPO.parent / "shared" / "data")
+
+
+def graf_cmd(*extra: str) -> list[str]:
+    """The ``graf proxies`` command line, run by this interpreter (as the console script would)."""
+    return [sys.executable, "-c", "import sys; from graf.cli import main; sys.exit(main())", "proxies", *extra]
+
+
+def valid_sample(n: int, seed: int, ddir: str) -> list[str]:
+    pool = list(load_valid_nets(ddir).index)
+    idx = np.random.default_rng(seed).choice(len(pool), size=n, replace=False)
+    return [pool[i] for i in idx]
+
+
+def write_archs(archs, path: Path) -> Path:
+    path.write_text("".join(f"{a}\n" for a in archs))
+    return path
+
+
+def run_cli(args_list: list[str], env=None) -> dict:
+    proc = subprocess.run(graf_cmd(*args_list, "--json", "--no-progress"), capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"graf proxies failed ({proc.returncode}):\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- params / flops
+def cmd_params_flops(args) -> dict:
+    import torch  # noqa: F401  (the network)
+
+    from proxies.flops import count_flops
+    from proxies.network import TinyNetwork
+    from proxies.params import count_parameters
+
+    ddir = data_dir(args)
+    zc = load_zc_proxies(ddir)
+    start = time.perf_counter()
+    cache: dict[tuple[int, int, int], tuple[float, float]] = {}
+    ours_p, ours_f = [], []
+    for a in zc.index:
+        arch = NB201Arch.parse(a)
+        key = (arch.ops.count("nor_conv_3x3"), arch.ops.count("nor_conv_1x1"), arch.ops.count("avg_pool_3x3"))
+        if key not in cache:  # params and flops depend only on these counts; check with a real network anyway
+            net = TinyNetwork(arch)
+            cache[key] = (count_parameters(net) / 1e6, count_flops(net) / 1e6)
+        ours_p.append(cache[key][0])
+        ours_f.append(cache[key][1])
+    # verify the "depends only on the counts" shortcut on real networks of random nets
+    rng = np.random.default_rng(0)
+    for a in rng.choice(zc.index.values, size=50, replace=False):
+        net = TinyNetwork(NB201Arch.parse(a))
+        i = zc.index.get_loc(a)
+        assert abs(count_parameters(net) / 1e6 - ours_p[i]) < 1e-12 and abs(count_flops(net) / 1e6 - ours_f[i]) < 1e-12
+    ours_p, ours_f = np.array(ours_p), np.array(ours_f)
+    from scipy.stats import spearmanr
+
+    res = {
+        "nets": len(zc),
+        "params_equal_6dp": int(np.sum(np.round(ours_p, 6) == np.round(zc["params"].values, 6))),
+        "params_max_abs_diff": float(np.max(np.abs(ours_p - zc["params"].values))),
+        "flops_equal_6dp": int(np.sum(np.round(ours_f, 6) == np.round(zc["flops"].values, 6))),
+        "flops_max_abs_diff": float(np.max(np.abs(ours_f - zc["flops"].values))),
+        "flops_spearman": float(spearmanr(ours_f, zc["flops"].values).statistic),
+        "seconds": time.perf_counter() - start,
+    }
+    print(json.dumps(res, indent=1))
+    return res
+
+
+# --------------------------------------------------------------------------- agreement
+def cmd_agreement(args) -> dict:
+    from scipy.stats import kendalltau, spearmanr
+
+    ddir = data_dir(args)
+    archs = valid_sample(args.nets, args.sample_seed, ddir)
+    with tempfile.TemporaryDirectory() as tmp:
+        f = write_archs(archs, Path(tmp) / "archs.txt")
+        out = Path(args.table) if args.table else Path(tmp) / "proxies.parquet"
+        if not out.exists():
+            info = run_cli(
+                ["--archs", str(f), "--proxies", ",".join(ALL), "--batch-size", str(args.batch_size),
+                 "--seed", str(args.seed), "--jobs", str(args.jobs), "--out", str(out), "--data-dir", ddir]
+            )
+            print(f"computed {info['rows']} nets in {info['seconds']:.0f} s ({info['failed']} failed)", file=sys.stderr)
+        table = pd.read_parquet(out) if str(out).endswith(".parquet") else pd.read_csv(out, index_col="arch")
+    zc = load_zc_proxies(ddir).loc[table.index]
+    acc = load_nb201_accuracy(ddir).loc[table.index]
+    res: dict = {"nets": len(table), "batch_size": args.batch_size, "seed": args.seed,
+                 "failed": int((table["error"].fillna("") != "").sum()), "spearman_vs_published": {}, "kendall_vs_accuracy": {}}
+    for ours, theirs in PUBLISHED.items():
+        ok = table[ours].notna()
+        res["spearman_vs_published"][ours] = float(spearmanr(table.loc[ok, ours], zc.loc[ok, theirs]).statistic)
+    for name in ALL:
+        ok = table[name].notna()
+        res["kendall_vs_accuracy"][name] = {
+            t: float(kendalltau(table.loc[ok, name], acc.loc[ok, t]).statistic) for t in TARGETS
+        }
+    res["published_kendall_vs_accuracy"] = {
+        theirs: {t: float(kendalltau(zc[theirs], acc[t]).statistic) for t in TARGETS} for theirs in PUBLISHED.values()
+    }
+    print(json.dumps(res, indent=1))
+    return res
+
+
+# --------------------------------------------------------------------------- timing
+def cmd_timing(args) -> dict:
+    import torch
+
+    from proxies.batch import cifar10_batch
+    from proxies.network import build_network
+    from proxies.registry import compute_proxies, get_proxy
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ddir = data_dir(args)
+    archs = [NB201Arch.parse(a) for a in valid_sample(args.nets, args.sample_seed, ddir)]
+    x = cifar10_batch(args.batch_size, args.seed, ddir)
+    build_network(archs[0], seed=0)  # warm-up
+    get_proxy("naswot").compute(build_network(archs[0], seed=0), x)
+    times: dict[str, list[float]] = {k: [] for k in ("build", *ALL, "naswot+jacov (shared pass)", "all four")}
+    for a in archs:
+        t = time.perf_counter()
+        net = build_network(a, seed=args.seed)
+        times["build"].append(time.perf_counter() - t)
+        for name in ALL:
+            t = time.perf_counter()
+            try:
+                get_proxy(name).compute(net, x, seed=args.seed)
+            except ValueError:
+                pass
+            times[name].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        compute_proxies(net, x, ["naswot", "jacov"], seed=args.seed)
+        times["naswot+jacov (shared pass)"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        compute_proxies(net, x, ["naswot", "synflow", "jacov", "ntk"], seed=args.seed)
+        times["all four"].append(time.perf_counter() - t)
+    res = {"nets": len(archs), "threads": torch.get_num_threads(), "batch_size": args.batch_size,
+           "seconds_per_net_mean": {k: float(np.mean(v)) for k, v in times.items()},
+           "seconds_per_net_median": {k: float(np.median(v)) for k, v in times.items()},
+           "uptime": _uptime()}
+    print(json.dumps(res, indent=1))
+    return res
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:  # pragma: no cover
+        return ""
+
+
+# --------------------------------------------------------------------------- speed
+def cmd_speed(args) -> dict:
+    ddir = data_dir(args)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeat):
+            out = Path(tmp) / f"speed{r}.parquet"
+            load = _uptime()
+            t = time.perf_counter()
+            proc = subprocess.run(
+                graf_cmd("--sample", str(args.nets), "--seed", str(args.seed), "--proxies", args.proxies,
+                         "--jobs", "1", "--batch-size", str(args.batch_size), "--out", str(out),
+                         "--data-dir", ddir, "--no-progress"),
+                capture_output=True, text=True,
+            )
+            wall = time.perf_counter() - t
+            if proc.returncode != 0:
+                raise SystemExit(proc.stderr)
+            runs.append({"seconds": wall, "seconds_per_net": wall / args.nets, "uptime_before": load})
+            print(f"run {r + 1}: {wall:.2f} s, {wall / args.nets:.3f} s/net   ({load})", file=sys.stderr)
+    per = sorted(r["seconds_per_net"] for r in runs)
+    res = {"nets": args.nets, "proxies": args.proxies, "jobs": 1, "batch_size": args.batch_size,
+           "best_seconds_per_net": per[0], "median_seconds_per_net": float(np.median(per)), "runs": runs}
+    print(json.dumps(res, indent=1))
+    return res
+
+
+# --------------------------------------------------------------------------- resume
+def cmd_resume(args) -> dict:
+    ddir = data_dir(args)
+    common = ["--sample", str(args.nets), "--seed", str(args.seed), "--proxies", args.proxies,
+              "--batch-size", str(args.batch_size), "--data-dir", ddir, "--no-progress"]
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "full.parquet"
+        run_cli([*common, "--out", str(full)])
+        cut = Path(tmp) / "cut.parquet"
+        ckpt = Path(str(cut) + ".partial.jsonl")
+        proc = subprocess.Popen(graf_cmd(*common, "--out", str(cut)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        target = args.nets // 2
+        while proc.poll() is None:
+            if ckpt.exists() and ckpt.read_bytes().count(b"\n") - 1 >= target:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        proc.wait()
+        done_at_kill = ckpt.read_bytes().count(b"\n") - 1
+        info = run_cli([*common, "--out", str(cut), "--resume"])
+        a, b = pd.read_parquet(full), pd.read_parquet(cut)
+        equal = a.equals(b)
+    res = {"nets": args.nets, "rows_done_when_killed": done_at_kill, "resumed": info["resumed"],
+           "computed_after_resume": info["computed"], "tables_equal": bool(equal)}
+    print(json.dumps(res, indent=1))
+    return res
+
+
+# --------------------------------------------------------------------------- determinism
+def cmd_determinism(args) -> dict:
+    ddir = data_dir(args)
+    common = ["--sample", str(args.nets), "--seed", str(args.seed), "--proxies", args.proxies,
+              "--batch-size", str(args.batch_size), "--data-dir", ddir]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for label, extra in (("jobs1", ["--jobs", "1"]), ("jobs1_again", ["--jobs", "1"]), ("jobs2", ["--jobs", "2"])):
+            paths[label] = Path(tmp) / f"{label}.parquet"
+            run_cli([*common, *extra, "--out", str(paths[label])])
+        tables = {k: pd.read_parquet(v) for k, v in paths.items()}
+    res = {"nets": args.nets, "identical_across_runs": bool(tables["jobs1"].equals(tables["jobs1_again"])),
+           "identical_jobs1_vs_jobs2": bool(tables["jobs1"].equals(tables["jobs2"]))}
+    print(json.dumps(res, indent=1))
+    return res
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism"])
+    p.add_argument("--nets", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the sample of valid nets")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0, help="timing: torch threads (0: default)")
+    p.add_argument("--proxies", default="naswot,synflow,jacov,ntk")
+    p.add_argument("--table", help="agreement: reuse (or keep) this proxies table")
+    p.add_argument("--data-dir")
+    p.add_argument("--json", help="write the figures to this file")
+    args = p.parse_args()
+    fn = {"params-flops": cmd_params_flops, "agreement": cmd_agreement, "timing": cmd_timing, "speed": cmd_speed,
+          "resume": cmd_resume, "determinism": cmd_determinism}[args.command]
+    res = fn(args)
+    res["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    res["date"] = time.strftime("%Y-%m-%d")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

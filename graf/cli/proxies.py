@@ -1,0 +1,145 @@
+"""``graf proxies``: zero-cost proxies of NB201 networks into a table indexed by ``arch``.
+
+torch and the ``proxies`` package are imported inside :func:`run`, so ``graf`` stays
+importable (and ``graf --help`` fast) without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+HELP = "compute zero-cost proxies (naswot, synflow, jacov, ntk, params, flops) into a table indexed by 'arch'"
+
+DEFAULT_PROXIES = "naswot,synflow,jacov,ntk"
+#: dataset -> number of classes of the network's classifier.
+DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--space", default="nb201", help="search space (default: nb201; the only one with proxies)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--archs", metavar="FILE", help="one architecture a line (NB201 string or NASLib tuple)")
+    which.add_argument("--sample", type=int, metavar="N", help="N distinct architectures drawn uniformly with --seed")
+    p.add_argument("--valid-only", action="store_true", help="with --sample: draw from the 9445 valid nets only")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample, the weights and the input batch (default 0)")
+    p.add_argument(
+        "--proxies",
+        default=DEFAULT_PROXIES,
+        help=f"comma-separated proxy names (default: {DEFAULT_PROXIES}; also params, flops)",
+    )
+    p.add_argument(
+        "--dataset",
+        default="cifar10",
+        choices=sorted(DATASET_CLASSES),
+        help="sets the classifier's classes (10/100/120); the input batch is CIFAR-10 images for all",
+    )
+    p.add_argument("--batch-size", type=int, default=64, help="input batch size (default 64; the NTK uses its first 32)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: in this process)")
+    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://...): compute on that cluster")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from <out>.partial.jsonl")
+    p.add_argument("--synthetic-batch", action="store_true", help="a seeded standard-normal batch instead of CIFAR-10")
+    p.add_argument("--channels", type=int, default=16, help="network width C of the first stage (default 16)")
+    p.add_argument("--cells", type=int, default=5, help="cells per stage N (default 5)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--out", required=True, help="output path ending in .parquet, .csv or .csv.gz")
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def run(args: argparse.Namespace) -> dict:
+    from graf.archfile import read_arch_file
+    from graf.spaces import get_space
+    from graf.tables import check_table_path
+
+    start = time.perf_counter()
+    if args.space != "nb201":
+        get_space(args.space)  # unknown space: its own clear error
+        raise ValueError(f"proxies exist for the nb201 space only, got --space {args.space}")
+    out = check_table_path(args.out)
+    names = [n.strip() for n in args.proxies.split(",") if n.strip()]
+    if not names:
+        raise ValueError("--proxies lists no proxy")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--proxies repeats a name: {args.proxies}")
+    for flag, value in (("--batch-size", args.batch_size), ("--jobs", args.jobs)):
+        _positive(flag, value)
+    _positive("--channels", args.channels)
+    _positive("--cells", args.cells)
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    if args.batch_size < 2:
+        raise ValueError(f"--batch-size must be at least 2 (NASWOT, jacov and the NTK compare samples), got {args.batch_size}")
+    if args.valid_only and args.sample is None:
+        raise ValueError("--valid-only applies to --sample only")
+    if args.scheduler and args.jobs != 1:
+        raise ValueError("--jobs and --scheduler are exclusive: the Dask cluster decides the parallelism")
+
+    space = get_space("nb201")
+    if args.archs:
+        archs = read_arch_file(args.archs, space.parse)
+    else:
+        archs = _sample(args.sample, args.seed, args.valid_only)
+
+    from proxies.registry import available
+    from proxies.runner import RunConfig, run_proxies
+
+    valid = available()
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ValueError(f"unknown proxy {unknown[0]!r}; available: {', '.join(valid)}")
+    config = RunConfig(
+        proxies=tuple(names),
+        seed=args.seed,
+        batch_size=args.batch_size,
+        num_classes=DATASET_CLASSES[args.dataset],
+        C=args.channels,
+        N=args.cells,
+        synthetic=args.synthetic_batch,
+        data_dir=args.data_dir,
+    )
+    result = run_proxies(
+        archs,
+        config,
+        out,
+        jobs=args.jobs,
+        resume=args.resume,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+    )
+    table = result.table
+    failed = int((table["error"] != "").sum())
+    seconds = time.perf_counter() - start
+    print(
+        f"graf proxies: {len(table)} nets x {len(names)} proxies -> {out} "
+        f"({result.computed} computed, {result.resumed} resumed, {failed} with errors, {seconds:.1f} s)",
+        file=sys.stderr,
+    )
+    return {
+        "out": str(out),
+        "rows": len(table),
+        "failed": failed,
+        "computed": result.computed,
+        "resumed": result.resumed,
+        "proxies": names,
+        "seconds": seconds,
+        "seconds_per_net": seconds / max(1, result.computed),
+        "backend": "dask" if args.scheduler else ("processes" if args.jobs > 1 else "in-process"),
+    }
+
+
+def _sample(n: int, seed: int, valid_only: bool) -> list:
+    """``n`` distinct architectures drawn uniformly without replacement (numpy generator seeded by ``seed``)."""
+    import numpy as np
+
+    from graf.spaces.nb201 import all_archs, valid_archs
+
+    pool = valid_archs() if valid_only else all_archs()
+    if n < 1 or n > len(pool):
+        raise ValueError(f"--sample must lie in 1..{len(pool)}, got {n}")
+    idx = np.random.default_rng(seed).choice(len(pool), size=n, replace=False)
+    return [pool[i] for i in idx]
