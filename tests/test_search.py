@@ -164,3 +164,18 @@ def test_surrogate_naswot_warm_start(data_dir):
     valid = nb201.valid_archs()
     sample = list(dict.fromkeys(valid[int(rng.integers(len(valid)))] for _ in range(50)))
     assert min(vals) >= np.sort(scores.scores(sample))[-10]
+
+
+def test_computed_scores_cache(tmp_path, data_dir, monkeypatch):
+    from graf.search.scores import ComputedScores, proxies_available
+
+    if not proxies_available():
+        pytest.skip("the proxies package (torch) is not installed")
+    arch = nb201.NB201Arch.from_str(BEST)
+    cache = tmp_path / "naswot.parquet"
+    first = ComputedScores(cache, data_dir=data_dir).scores([arch])
+    assert np.isfinite(first).all() and cache.is_file()
+    import graf.cli
+
+    monkeypatch.setattr(graf.cli, "main", lambda argv: pytest.fail("cached score recomputed"))
+    assert ComputedScores(cache, data_dir=data_dir).scores([arch]) == pytest.approx(first)
