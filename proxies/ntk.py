@@ -12,12 +12,13 @@ training-mode network, so BatchNorm statistics couple the samples and it needs o
 pass per sample (32 per init). Here each sample is its own batch: BatchNorm in training mode
 normalises each sample's channels over its own H x W positions. The samples are then
 independent, so one forward and one backward pass of the batch give every per-sample
-gradient: the gradients with respect to every convolution's output and BatchNorm's output are
-taken in one ``autograd.grad`` call, and the per-sample weight gradients are formed layer by
-layer (``δ_i`` times the input patches of sample i), each layer's contribution ``G Gᵀ`` added
-to Θ without ever concatenating the 32 x P matrix J. This is the per-sample-gradient
-computation ``torch.func.vmap(grad(f))`` would do, without its overhead. Θ is accumulated in
-float64 from float32 layer products (TE-NAS works in float32 throughout).
+gradient: the gradients with respect to every convolution's output come from one
+``autograd.grad`` call, the per-sample BatchNorm weight gradients from the BatchNorm layers'
+own backward, and the per-sample convolution weight gradients are formed layer by layer
+(``δ_i`` against the input of sample i); each layer's contribution ``G Gᵀ`` is added to Θ
+without ever concatenating the 32 x P matrix J. This is the per-sample-gradient computation
+``torch.func.vmap(grad(f))`` would do, without its overhead. Θ is
+accumulated in float64 from float32 layer products (TE-NAS works in float32 throughout).
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ NTK_INITS = 3
 
 
 class _Recorder:
-    """Collects, during one forward pass, what the per-sample weight gradients need."""
+    """Collects, during one forward and backward pass, what the per-sample weight gradients need."""
 
     def __init__(self) -> None:
         self.convs: list[tuple[nn.Conv2d, torch.Tensor, torch.Tensor]] = []  # (module, input, output)
-        self.norms: list[tuple[torch.Tensor, torch.Tensor]] = []  # (normalised input, output)
         self.linears: list[tuple[nn.Linear, torch.Tensor]] = []  # (module, input)
+        self.norm_grads: list[torch.Tensor] = []  # per-sample BatchNorm weight gradients (B, C), from backward
 
     def hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         if isinstance(module, nn.Conv2d):
@@ -50,8 +51,45 @@ class _Recorder:
 
     def clear(self) -> None:
         self.convs.clear()
-        self.norms.clear()
         self.linears.clear()
+        self.norm_grads.clear()
+
+
+class _PerSampleNorm(torch.autograd.Function):
+    """BatchNorm in training mode with each sample its own batch: statistics over (H, W) per sample.
+
+    The backward pass returns the input gradient and records each sample's gradient of the
+    BatchNorm weight, ``Σ_hw g * xhat`` (B, C), in the recorder. Every reduction is a
+    per-sample sum over (H, W), so the result is the same for any number of threads.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, recorder):
+        n, c, h, w = x.shape
+        m = h * w
+        mean = x.sum(dim=(2, 3)).to(torch.float64) / m
+        d = x - mean.to(x.dtype).view(n, c, 1, 1)
+        var = (d * d).sum(dim=(2, 3)).to(torch.float64) / m
+        invstd = torch.rsqrt(var + eps)
+        scale = weight.detach().to(torch.float64).view(1, c) * invstd
+        ctx.save_for_backward(d, invstd, weight.detach())
+        ctx.recorder = recorder
+        return torch.addcmul(bias.detach().to(x.dtype).view(1, c, 1, 1), d, scale.to(x.dtype).view(n, c, 1, 1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        d, invstd, weight = ctx.saved_tensors
+        n, c, h, w = grad.shape
+        m = h * w
+        sum_g = grad.sum(dim=(2, 3)).to(torch.float64)
+        sum_gd = (grad * d).sum(dim=(2, 3)).to(torch.float64)
+        ctx.recorder.norm_grads.append(sum_gd * invstd)  # Σ_hw g * xhat, per sample and channel
+        # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = d * invstd
+        a = weight.to(torch.float64).view(1, c) * invstd
+        b = -a * invstd * invstd * (sum_gd / m)
+        out = torch.addcmul((-a * sum_g / m).to(grad.dtype).view(n, c, 1, 1), grad, a.to(grad.dtype).view(n, c, 1, 1))
+        out.addcmul_(d, b.to(grad.dtype).view(n, c, 1, 1))
+        return out, None, None, None, None
 
 
 class _PerSampleBatchNorm(nn.Module):
@@ -68,13 +106,7 @@ class _PerSampleBatchNorm(nn.Module):
         self.recorder = recorder
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # group norm with one channel per group = batch norm of each sample on its own
-        channels = x.shape[1]
-        out = F.group_norm(x, channels, self.weight, self.bias, self.eps)
-        with torch.no_grad():
-            xhat = F.group_norm(x.detach(), channels, None, None, self.eps)
-        self.recorder.norms.append((xhat, out))
-        return out
+        return _PerSampleNorm.apply(x, self.weight, self.bias, self.eps, self.recorder)
 
 
 def _per_sample_bn(recorder: _Recorder):
@@ -89,37 +121,48 @@ def _per_sample_bn(recorder: _Recorder):
 
 
 def _per_sample_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """Per-sample gradients of a convolution's weight, (B, C_out, C_in/groups, k_h, k_w).
+    """Per-sample gradients of a convolution's weight, (B, C_out, ...) in some fixed element order.
 
     Sample i's gradient is the weight gradient of the convolution of ``inp[i]`` with output
-    gradient ``delta[i]``; all samples at once are one grouped convolution backward, the samples
-    stacked along the channel axis as the groups (1x1 convolutions: one batched matrix product).
-    Both give the same bits for any number of threads (PyTorch's own weight gradient, summed
-    over the batch, does not).
+    gradient ``delta[i]``. The element order differs between methods, which is fine: only
+    inner products between samples are used. Every method gives the same bits for any number
+    of threads (PyTorch's own weight gradient, summed over the batch, does not).
     """
-    if not isinstance(conv.padding, tuple):
-        raise ValueError(f"the NTK proxy needs numeric convolution padding, got {conv.padding!r}")
-    n = inp.shape[0]
+    if not isinstance(conv.padding, tuple) or conv.groups != 1 or conv.dilation != (1, 1):
+        raise ValueError("the NTK proxy supports ungrouped, undilated convolutions with numeric padding only")
+    n, c_in, h, w = inp.shape
     c_out = conv.out_channels
-    if conv.kernel_size == (1, 1) and conv.stride == (1, 1) and conv.padding == (0, 0) and conv.groups == 1:
-        # a 1x1 convolution is a matrix product per sample: (C_out x L) @ (L x C_in)
-        d = delta.permute(0, 2, 3, 1).reshape(n, -1, c_out)
-        a = inp.permute(0, 2, 3, 1).reshape(n, -1, inp.shape[1])
-        return torch.bmm(d.transpose(1, 2), a).reshape(n, c_out, inp.shape[1], 1, 1)
-    stacked_in = inp.reshape(1, n * inp.shape[1], *inp.shape[2:])
-    stacked_delta = delta.reshape(1, n * delta.shape[1], *delta.shape[2:])
-    weight = conv.weight.detach().repeat(n, 1, 1, 1)
+    (k_h, k_w), (s_h, s_w), (p_h, p_w) = conv.kernel_size, conv.stride, conv.padding
+    d = delta.permute(0, 2, 3, 1)  # (B, H_out, W_out, C_out); a view of a channels-last tensor
+    x = inp.permute(0, 2, 3, 1)
+    if (k_h, k_w, s_h, s_w, p_h, p_w) == (1, 1, 1, 1, 0, 0):
+        # a 1x1 convolution is one matrix product per sample: (C_out x L) @ (L x C_in)
+        return torch.bmm(d.reshape(n, -1, c_out).transpose(1, 2), x.reshape(n, -1, c_in))
+    if (s_h, s_w) == (1, 1) and delta.shape[2:] == inp.shape[2:] and 2 * p_h == k_h - 1 and 2 * p_w == k_w - 1:
+        # 'same' convolution: with the input zero-padded and flattened row by row (row length
+        # W + 2p), the kernel offset (u, v) is a shift by u * (W + 2p) + v; the output gradient,
+        # laid out on the same rows (zeros in the padding columns), meets each shift in one
+        # batched matrix product on views, without building the patch matrix.
+        row = w + 2 * p_w
+        xp = F.pad(x, (0, 0, p_w, p_w, p_h, p_h + 1)).reshape(n, -1, c_in)
+        dp = F.pad(d, (0, 0, 0, 2 * p_w)).reshape(n, h * row, c_out).transpose(1, 2)
+        length = h * row
+        parts = [torch.bmm(dp, xp[:, u * row + v : u * row + v + length]) for u in range(k_h) for v in range(k_w)]
+        return torch.stack(parts, dim=2)
+    # general case: one grouped convolution backward, the samples stacked along the channels as groups
+    stacked_in = inp.reshape(1, n * c_in, h, w)
+    stacked_delta = delta.reshape(1, n * c_out, *delta.shape[2:])
     _, grad_weight, _ = torch.ops.aten.convolution_backward(
         stacked_delta,
         stacked_in,
-        weight,
+        conv.weight.detach().repeat(n, 1, 1, 1),
         None,
-        list(conv.stride),
-        list(conv.padding),
-        list(conv.dilation),
+        [s_h, s_w],
+        [p_h, p_w],
+        [1, 1],
         False,
         [0, 0],
-        n * conv.groups,
+        n,
         [False, True, False],
     )
     return grad_weight.reshape(n, c_out, *grad_weight.shape[1:])
@@ -148,7 +191,7 @@ def ntk_matrix(net: nn.Module, batch: torch.Tensor, tensors: dict[str, torch.Ten
             logits = call_with(net, values, x)
     if logits.dim() != 2:
         raise ValueError(f"the NTK proxy expects (B, classes) logits, got shape {tuple(logits.shape)}")
-    targets = [out for _, _, out in recorder.convs] + [out for _, out in recorder.norms]
+    targets = [out for _, _, out in recorder.convs]
     grads = torch.autograd.grad(logits.sum(), targets, allow_unused=True) if targets else []
     n = x.shape[0]
     theta = torch.zeros(n, n, dtype=torch.float64)
@@ -156,9 +199,8 @@ def ntk_matrix(net: nn.Module, batch: torch.Tensor, tensors: dict[str, torch.Ten
         for (conv, inp, out), delta in zip(recorder.convs, grads[: len(recorder.convs)]):
             if delta is not None:
                 theta += _gram(_per_sample_weight_grads(conv, inp.detach(), delta))
-        for (xhat, _), delta in zip(recorder.norms, grads[len(recorder.convs) :]):
-            if delta is not None:
-                theta += _gram((delta * xhat).sum(dim=(2, 3)))
+        for per_sample in recorder.norm_grads:
+            theta += (per_sample @ per_sample.T)
         for linear, feats in recorder.linears:
             # d(sum of sample i's logits)/dW = 1 ⊗ f_i, so <g_i, g_j> = classes * <f_i, f_j>
             theta += linear.out_features * _gram(feats.detach())

@@ -215,3 +215,9 @@ def test_dask_cluster_gives_the_local_table(tmp_path, data_dir):
         remote = run_proxies(archs, config, tmp_path / "dask.parquet", scheduler=cluster.scheduler_address).table
     pd.testing.assert_frame_equal(local, remote)
     assert math.isnan(remote.loc[NONE, "naswot"]) and remote.loc[NONE, "error"]
+
+
+def test_graf_imports_without_torch():
+    code = "import sys, graf, graf.cli, graf.cli.proxies; from graf.cli import _parser; _parser(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"

@@ -113,7 +113,7 @@ def _synflow_reference(net):
     work.zero_grad()
     work(torch.ones(1, 3, 32, 32, dtype=torch.float64)).sum().backward()
     return sum(
-        float((m.weight * m.weight.grad).abs().sum())
+        float((m.weight * m.weight.grad).abs().sum().detach())
         for m in work.modules()
         if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.grad is not None
     )
