@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _data_dir() -> Path:
     value = os.environ.get("GRAF_DATA_DIR")
-    return Path(value) if value else REPO.parent / "shared" / "data"
+    return (Path(value) if value else REPO.parent / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="session")
