@@ -185,10 +185,16 @@ def cmd_timing(args) -> dict:
 
 
 def _uptime() -> str:
+    """``uptime`` plus the instantaneous runnable/total task counts of /proc/loadavg (the 1-min average lags)."""
     try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        text = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     except OSError:  # pragma: no cover
-        return ""
+        text = ""
+    try:
+        text += f"; runnable/total tasks {Path('/proc/loadavg').read_text().split()[3]}"
+    except (OSError, IndexError):  # pragma: no cover
+        pass
+    return text
 
 
 # --------------------------------------------------------------------------- speed

@@ -36,6 +36,7 @@ from graf.spaces.nb201 import EDGES, NB201Arch
 
 __all__ = [
     "NUM_CLASSES",
+    "AvgPool3x3",
     "ReLUConvBN",
     "ResNetBasicBlock",
     "Cell",
@@ -82,6 +83,59 @@ class ResNetBasicBlock(nn.Module):
         return self.downsample(x) + self.conv_b(self.conv_a(x))
 
 
+class _BoxAverage3x3(torch.autograd.Function):
+    """3x3 average over the valid positions (stride 1, zero padding 1, ``count_include_pad=False``).
+
+    A separable box sum (two shifted additions per axis) times the reciprocal of the number
+    of valid positions; the backward pass is the same box sum of ``grad * reciprocal``. The
+    same result as ``F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)`` up to the order of
+    the nine additions, about twice as fast on CPU (forward and backward).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        inv = _inverse_counts(x.shape[-2], x.shape[-1], x.dtype, x.device)
+        ctx.save_for_backward(inv)
+        return _box_sum(x) * inv
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (inv,) = ctx.saved_tensors
+        return _box_sum(grad * inv)
+
+
+def _box_sum(x: torch.Tensor) -> torch.Tensor:
+    s = x.clone()
+    s[..., :, 1:] += x[..., :, :-1]
+    s[..., :, :-1] += x[..., :, 1:]
+    t = s.clone()
+    t[..., 1:, :] += s[..., :-1, :]
+    t[..., :-1, :] += s[..., 1:, :]
+    return t
+
+
+def _inverse_counts(h: int, w: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    rows = torch.full((h,), 3.0, dtype=torch.float64)
+    cols = torch.full((w,), 3.0, dtype=torch.float64)
+    rows[0] -= 1
+    rows[-1] -= 1
+    cols[0] -= 1
+    cols[-1] -= 1
+    return (1.0 / (rows[:, None] * cols[None, :])).to(dtype=dtype, device=device)
+
+
+class AvgPool3x3(nn.AvgPool2d):
+    """``nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)`` with a faster CPU forward/backward."""
+
+    def __init__(self) -> None:
+        super().__init__(3, stride=1, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[-1] < 2 or x.shape[-2] < 2 or x.device.type == "meta":
+            return super().forward(x)
+        return _BoxAverage3x3.apply(x)
+
+
 def _make_op(name: str, channels: int, device=None) -> nn.Module | None:
     if name == "none":
         return None
@@ -92,7 +146,7 @@ def _make_op(name: str, channels: int, device=None) -> nn.Module | None:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3, padding=1, device=device)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AvgPool3x3()
     raise ValueError(f"unknown NB201 op {name!r}")  # pragma: no cover - NB201Arch validates ops
 
 

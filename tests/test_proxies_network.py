@@ -97,3 +97,15 @@ def test_unreachable_output_gives_constant_logits():
     out = net(torch.randn(4, 3, 32, 32))
     assert torch.allclose(out, out[:1].expand_as(out))
     assert sum(1 for a in valid_archs() if not a.input_reaches_output) >= 1
+
+
+def test_fast_average_pool_equals_pytorchs():
+    from proxies.network import AvgPool3x3
+
+    pool = AvgPool3x3()
+    for shape in ((2, 3, 5, 7), (1, 2, 2, 2), (2, 4, 8, 8)):
+        x = torch.linspace(-3, 5, int(np.prod(shape)), dtype=torch.float64).reshape(shape).requires_grad_(True)
+        ref = torch.nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+        torch.testing.assert_close(pool(x), ref, rtol=1e-14, atol=1e-14)
+        assert torch.autograd.gradcheck(pool, (x,))
+    assert isinstance(pool, torch.nn.AvgPool2d) and pool.count_include_pad is False
