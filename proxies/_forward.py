@@ -68,38 +68,36 @@ class _BatchStatsNorm(torch.autograd.Function):
     PyTorch's native CPU batch norm splits its per-channel reductions over (N, H, W) between
     threads, so its results change in the last bits with the number of threads. Here every
     reduction is a per-sample sum over (H, W) (parallel over samples and channels) followed by
-    a float64 sum over the batch, which gives the same bits for any thread count.
+    a sum of the small (B, C) result over the batch, which gives the same bits for any thread
+    count.
     """
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float) -> torch.Tensor:
         n, c, h, w = x.shape
-        m = n * h * w
-        mean = _channel_sum(x) / m
-        d = x - mean.to(x.dtype).view(1, c, 1, 1)
-        var = _channel_sum(d * d) / m
-        invstd = torch.rsqrt(var + eps)
-        scale = weight.detach().to(torch.float64) * invstd
+        inv_m = 1.0 / (n * h * w)
+        d = x - (_channel_sum(x) * inv_m).view(1, c, 1, 1)
+        invstd = torch.rsqrt(_channel_sum(d * d) * inv_m + eps).view(1, c, 1, 1)
         ctx.save_for_backward(d, invstd, weight.detach())
-        return torch.addcmul(bias.detach().to(x.dtype).view(1, c, 1, 1), d, scale.to(x.dtype).view(1, c, 1, 1))
+        return torch.addcmul(bias.detach().view(1, c, 1, 1), d, invstd * weight.detach().view(1, c, 1, 1))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         d, invstd, weight = ctx.saved_tensors
         n, c, h, w = grad.shape
-        m = n * h * w
-        mean_g = _channel_sum(grad) / m
-        mean_gd = _channel_sum(grad * d) / m
+        inv_m = 1.0 / (n * h * w)
+        mean_g = (_channel_sum(grad) * inv_m).view(1, c, 1, 1)
+        mean_gd = (_channel_sum(grad * d) * inv_m).view(1, c, 1, 1)
         # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = d * invstd
-        a = weight.to(torch.float64) * invstd
-        b = -a * invstd * invstd * mean_gd
-        out = torch.addcmul((-a * mean_g).to(grad.dtype).view(1, c, 1, 1), grad, a.to(grad.dtype).view(1, c, 1, 1))
-        out.addcmul_(d, b.to(grad.dtype).view(1, c, 1, 1))
+        a = invstd * weight.view(1, c, 1, 1)
+        out = torch.addcmul(-a * mean_g, grad, a)
+        out.addcmul_(d, -a * invstd * invstd * mean_gd)
         return out, None, None, None
 
 
 def _channel_sum(t: torch.Tensor) -> torch.Tensor:
-    return t.sum(dim=(2, 3)).to(torch.float64).sum(0)
+    """Σ over (N, H, W) per channel: per-sample sums over (H, W), then a (small) sum over the batch."""
+    return t.sum(dim=(2, 3)).sum(0)
 
 
 class BatchStatsNorm2d(nn.Module):

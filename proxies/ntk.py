@@ -60,35 +60,32 @@ class _PerSampleNorm(torch.autograd.Function):
 
     The backward pass returns the input gradient and records each sample's gradient of the
     BatchNorm weight, ``Σ_hw g * xhat`` (B, C), in the recorder. Every reduction is a
-    per-sample sum over (H, W), so the result is the same for any number of threads.
+    per-sample sum over (H, W) (parallel over samples and channels, so the same for any
+    number of threads); statistics in float32, like PyTorch's own BatchNorm.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, recorder):
         n, c, h, w = x.shape
-        m = h * w
-        mean = x.sum(dim=(2, 3)).to(torch.float64) / m
-        d = x - mean.to(x.dtype).view(n, c, 1, 1)
-        var = (d * d).sum(dim=(2, 3)).to(torch.float64) / m
-        invstd = torch.rsqrt(var + eps)
-        scale = weight.detach().to(torch.float64).view(1, c) * invstd
+        inv_m = 1.0 / (h * w)
+        d = x - (x.sum(dim=(2, 3), keepdim=True) * inv_m)
+        invstd = torch.rsqrt((d * d).sum(dim=(2, 3), keepdim=True) * inv_m + eps)  # (B, C, 1, 1)
         ctx.save_for_backward(d, invstd, weight.detach())
         ctx.recorder = recorder
-        return torch.addcmul(bias.detach().to(x.dtype).view(1, c, 1, 1), d, scale.to(x.dtype).view(n, c, 1, 1))
+        return torch.addcmul(bias.detach().view(1, c, 1, 1), d, invstd * weight.detach().view(1, c, 1, 1))
 
     @staticmethod
     def backward(ctx, grad):
         d, invstd, weight = ctx.saved_tensors
         n, c, h, w = grad.shape
-        m = h * w
-        sum_g = grad.sum(dim=(2, 3)).to(torch.float64)
-        sum_gd = (grad * d).sum(dim=(2, 3)).to(torch.float64)
-        ctx.recorder.norm_grads.append(sum_gd * invstd)  # Σ_hw g * xhat, per sample and channel
+        inv_m = 1.0 / (h * w)
+        sum_g = grad.sum(dim=(2, 3), keepdim=True)
+        sum_gd = (grad * d).sum(dim=(2, 3), keepdim=True)
+        ctx.recorder.norm_grads.append((sum_gd * invstd).view(n, c))  # Σ_hw g * xhat, per sample and channel
         # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = d * invstd
-        a = weight.to(torch.float64).view(1, c) * invstd
-        b = -a * invstd * invstd * (sum_gd / m)
-        out = torch.addcmul((-a * sum_g / m).to(grad.dtype).view(n, c, 1, 1), grad, a.to(grad.dtype).view(n, c, 1, 1))
-        out.addcmul_(d, b.to(grad.dtype).view(n, c, 1, 1))
+        a = invstd * weight.view(1, c, 1, 1)
+        out = torch.addcmul(a * sum_g * (-inv_m), grad, a)
+        out.addcmul_(d, a * invstd * invstd * sum_gd * (-inv_m))
         return out, None, None, None, None
 
 
@@ -200,7 +197,7 @@ def ntk_matrix(net: nn.Module, batch: torch.Tensor, tensors: dict[str, torch.Ten
             if delta is not None:
                 theta += _gram(_per_sample_weight_grads(conv, inp.detach(), delta))
         for per_sample in recorder.norm_grads:
-            theta += (per_sample @ per_sample.T)
+            theta += _gram(per_sample)
         for linear, feats in recorder.linears:
             # d(sum of sample i's logits)/dW = 1 ⊗ f_i, so <g_i, g_j> = classes * <f_i, f_j>
             theta += linear.out_features * _gram(feats.detach())

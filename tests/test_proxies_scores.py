@@ -137,8 +137,12 @@ def _ntk_reference(net, x):
     return J @ J.T
 
 
-def test_ntk_matrix_matches_per_sample_backward_passes():
-    net = build_network(ARCH, seed=0, C=4, N=1)
+@pytest.mark.parametrize(
+    "arch",
+    [ARCH, "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|nor_conv_1x1~1|skip_connect~2|"],
+)
+def test_ntk_matrix_matches_per_sample_backward_passes(arch):
+    net = build_network(arch, seed=0, C=4, N=1)
     x = synthetic_batch(5, 1)
     values = kaiming_normal_tensors(net, torch.Generator().manual_seed(4))
     fresh = copy.deepcopy(net)
