@@ -136,6 +136,14 @@ def cmd_agreement(args) -> dict:
         res["kendall_vs_accuracy"][name] = {
             t: float(kendalltau(table.loc[ok, name], acc.loc[ok, t]).statistic) for t in TARGETS
         }
+    res["spearman_vs_accuracy"] = {
+        name: {t: float(spearmanr(table.loc[table[name].notna(), name], acc.loc[table[name].notna(), t]).statistic)
+               for t in TARGETS}
+        for name in ALL
+    }
+    res["published_spearman_vs_accuracy"] = {
+        theirs: {t: float(spearmanr(zc[theirs], acc[t]).statistic) for t in TARGETS} for theirs in PUBLISHED.values()
+    }
     res["published_kendall_vs_accuracy"] = {
         theirs: {t: float(kendalltau(zc[theirs], acc[t]).statistic) for t in TARGETS} for theirs in PUBLISHED.values()
     }
