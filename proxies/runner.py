@@ -275,13 +275,13 @@ def _iter_local(archs: Sequence[str], config: RunConfig, jobs: int) -> Iterator[
                 future.cancel()
 
 
-def _iter_dask(archs: Sequence[str], config: RunConfig, scheduler: str) -> Iterator[dict[str, Any]]:
+def _iter_dask(archs: Sequence[str], config: RunConfig, scheduler: str, timeout: float) -> Iterator[dict[str, Any]]:
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover - dask is part of the proxies extra
         raise ValueError(f"--scheduler needs dask.distributed: {exc}") from None
     try:
-        client = Client(scheduler, timeout=30, set_as_default=False)
+        client = Client(scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ValueError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from None
     try:
@@ -330,12 +330,14 @@ def run_proxies(
     scheduler: str | None = None,
     progress: bool = False,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    scheduler_timeout: float = 30.0,
 ) -> RunResult:
     """Compute ``config.proxies`` of every architecture and write the table to ``out``.
 
     ``archs``: NB201 architectures (anything :meth:`NB201Arch.parse` accepts); duplicates are
     kept once. ``jobs``: worker processes (1: in this process). ``scheduler``: a Dask
-    scheduler address; the rows are then computed on that cluster. ``resume``: continue from
+    scheduler address; the rows are then computed on that cluster (connecting waits at most
+    ``scheduler_timeout`` seconds). ``resume``: continue from
     ``<out>.partial.jsonl``. Without ``resume`` an existing checkpoint is an error (so that an
     interrupted run is never discarded by accident).
     """
@@ -369,16 +371,24 @@ def run_proxies(
         from tqdm import tqdm
 
         bar = tqdm(total=len(names), initial=resumed, unit="net", desc="proxies", dynamic_ncols=True)
-    writer = _CheckpointWriter(ckpt, None if rows else _header(config, names))
+    fresh = not rows
+    writer = _CheckpointWriter(ckpt, _header(config, names) if fresh else None)
+    appended = 0
     try:
-        source = _iter_dask(todo, config, scheduler) if scheduler else _iter_local(todo, config, jobs)
+        source = _iter_dask(todo, config, scheduler, scheduler_timeout) if scheduler else _iter_local(todo, config, jobs)
         for row in source:
             rows[row["arch"]] = row
             writer.append(row)
+            appended += 1
             if bar is not None:
                 bar.update(1)
             if on_row is not None:
                 on_row(row)
+    except BaseException:
+        if fresh and appended == 0:  # nothing computed (e.g. no scheduler): leave no checkpoint behind
+            writer.close()
+            ckpt.unlink(missing_ok=True)
+        raise
     finally:
         writer.close()
         if bar is not None:

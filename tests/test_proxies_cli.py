@@ -221,3 +221,12 @@ def test_graf_imports_without_torch():
     code = "import sys, graf, graf.cli, graf.cli.proxies; from graf.cli import _parser; _parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_unreachable_scheduler_is_a_clear_error_and_leaves_no_checkpoint(tmp_path, data_dir):
+    pytest.importorskip("distributed")
+    out = tmp_path / "t.csv"
+    with pytest.raises(ValueError, match="cannot connect to the Dask scheduler"):
+        run_proxies(["(2, 3, 0, 4, 2, 3)"], _config(data_dir, proxies=("params",)), out, scheduler="tcp://127.0.0.1:9",
+                    scheduler_timeout=2)
+    assert not checkpoint_path(out).exists() and not out.exists()
