@@ -230,3 +230,20 @@ def test_unreachable_scheduler_is_a_clear_error_and_leaves_no_checkpoint(tmp_pat
         run_proxies(["(2, 3, 0, 4, 2, 3)"], _config(data_dir, proxies=("params",)), out, scheduler="tcp://127.0.0.1:9",
                     scheduler_timeout=2)
     assert not checkpoint_path(out).exists() and not out.exists()
+
+
+def test_synthetic_batch_needs_no_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GRAF_DATA_DIR", raising=False)
+    out = tmp_path / "s.csv"
+    code = main(["proxies", "--sample", "2", "--seed", "1", "--synthetic-batch", "--proxies", "naswot,ntk",
+                 "--out", str(out), *SMALL])
+    assert code == 0, capsys.readouterr().err
+    table = read_table(out)
+    assert len(table) == 2
+    ok = table["error"].fillna("") == ""
+    assert table.loc[ok, ["naswot", "ntk"]].notna().all().all()
+    assert table.loc[~ok, ["naswot", "ntk"]].isna().any(axis=1).all()
+    again = tmp_path / "s2.csv"
+    assert main(["proxies", "--sample", "2", "--seed", "1", "--synthetic-batch", "--proxies", "naswot,ntk",
+                 "--out", str(again), *SMALL]) == 0
+    pd.testing.assert_frame_equal(read_table(again), table)
