@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--archs", metavar="FILE", help="one architecture a line (NB201 string or NASLib tuple)")
     which.add_argument("--sample", type=int, metavar="N", help="N distinct architectures drawn uniformly with --seed")
-    p.add_argument("--valid-only", action="store_true", help="with --sample: draw from the 9445 valid nets only")
+    which.add_argument("--all", action="store_true", help="every net of the space (15625 for nb201)")
+    p.add_argument("--valid-only", action="store_true", help="with --sample or --all: the 9445 valid nets only")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample, the weights and the input batch (default 0)")
     p.add_argument(
         "--proxies",
@@ -74,14 +75,16 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.batch_size < 2:
         raise ValueError(f"--batch-size must be at least 2 (NASWOT, jacov and the NTK compare samples), got {args.batch_size}")
-    if args.valid_only and args.sample is None:
-        raise ValueError("--valid-only applies to --sample only")
+    if args.valid_only and args.sample is None and not args.all:
+        raise ValueError("--valid-only applies to --sample and --all only")
     if args.scheduler and args.jobs != 1:
         raise ValueError("--jobs and --scheduler are exclusive: the Dask cluster decides the parallelism")
 
     space = get_space("nb201")
     if args.archs:
         archs = read_arch_file(args.archs, space.parse)
+    elif args.all:
+        archs = space.valid_archs() if args.valid_only else space.all_archs()
     else:
         archs = _sample(args.sample, args.seed, args.valid_only)
 
