@@ -21,3 +21,13 @@ def data_dir() -> Path:
     if not (path / "nb201" / "nb201_accuracy.csv.gz").is_file():
         pytest.fail(f"benchmark data not found at {path}; set GRAF_DATA_DIR to the shared/data folder")
     return path
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run a module's tests with one PyTorch thread (light on a busy machine), then restore."""
+    torch = pytest.importorskip("torch")
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)

