@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
+
+from graf.tables import write_table
 
 __all__ = ["cache_key", "cached_table", "default_cache_dir"]
 
@@ -44,13 +45,5 @@ def cached_table(
     if path.exists():
         return pd.read_parquet(path)
     table = compute()
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".parquet.tmp")
-    os.close(fd)
-    try:
-        table.to_parquet(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_table(table, path)
     return table

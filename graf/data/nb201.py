@@ -64,7 +64,7 @@ class NB201Index:
         self._index = {a: i for i, a in enumerate(archs)}
 
     def arch(self, index: int) -> NB201Arch:
-        if isinstance(index, bool) or not isinstance(index, int) and not hasattr(index, "__index__"):
+        if isinstance(index, bool) or not hasattr(index, "__index__"):
             raise ValueError(f"an NB201 index must be an integer, got {index!r}")
         i = int(index)
         if not 0 <= i < len(self._archs):
