@@ -7,8 +7,11 @@ Writes, under benchmarks/results/search/:
   tests.json                        Mann-Whitney U (two-sided) surrogate-REA vs REA at 100 queries
 
 Usage: GRAF_DATA_DIR=../shared/data python benchmarks/bench_search.py [--quick]
-NASWOT/AREA scores: NB-Suite-Zero's published nwot, which covers only the 9445 valid nets, so
-those runs sample valid nets only (the NASWOT paper samples all 15625).
+NASWOT/AREA scores: runs without a suffix use NB-Suite-Zero's published nwot, which covers only
+the 9445 valid nets, so they sample valid nets only; runs named ``*_own*`` use the project's
+own table data/nb201_proxies.parquet (issue 6), which covers all 15625 nets as in the NASWOT
+paper. Surrogate-REA inputs: GRAF features (``graf``), plus the own proxy table in ``*_own*``
+runs (``graf,proxies``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ def runs(quick: bool):
         ("surrogate-rea_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE)),
         ("surrogate-rea-nwotwarm_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, warm_start="naswot")),
         ("surrogate-rea-greedy_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, epsilon=0.0)),
+        # the project's own proxy table: NASWOT over all 15625 nets, surrogate on GRAF + own proxies
+        ("naswot_own_N10", "naswot", 10, "queries", k_naswot, dict(source="table")),
+        ("naswot_own_N100", "naswot", 100, "queries", k_naswot, dict(source="table")),
+        ("naswot_own_N1000", "naswot", 1000, "queries", k_naswot, dict(source="table")),
+        ("area_own_12000s", "area", 12000, "seconds", k_rea, dict(source="table")),
+        ("surrogate-rea-own_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, inputs="graf,proxies")),
+        ("surrogate-rea-own-nwotwarm_q100", "surrogate-rea", 100, "queries", k_sur,
+         dict(SURROGATE, inputs="graf,proxies", warm_start="naswot", source="table")),
     ]
 
 
@@ -59,8 +70,18 @@ def main() -> None:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    scores = score_provider("published")
-    features = surrogate_features(("graf",))
+    providers: dict = {}
+    feature_tables: dict = {}
+
+    def scores_for(source):
+        if source not in providers:
+            providers[source] = score_provider(source)
+        return providers[source]
+
+    def features_for(inputs):
+        if inputs not in feature_tables:
+            feature_tables[inputs] = surrogate_features(tuple(inputs.split(",")))
+        return feature_tables[inputs]
     rows = []
     summary_path = OUT / "summary.csv"
     old = pd.read_csv(summary_path) if summary_path.is_file() and args.only else None
@@ -70,8 +91,10 @@ def main() -> None:
         for name, algorithm, budget, unit, k, opts in selected:
             t0 = time.perf_counter()
             hist, tests, queries, seconds = [], [], [], []
+            scores = scores_for(opts.get("source", "published"))
+            features = features_for(opts.get("inputs", "graf")) if algorithm == "surrogate-rea" else None
             for seed in range(k):
-                o = dict(opts)
+                o = {key: v for key, v in opts.items() if key not in ("source", "inputs")}
                 if o.pop("warm_start", None) == "naswot":
                     o["scores"] = scores
                 st = make_strategy(algorithm, seed=seed, budget=budget, scores=scores, features=features, options=o)
@@ -90,6 +113,7 @@ def main() -> None:
             row = dict(dataset=dataset, run=name, algorithm=algorithm, budget=budget, unit=unit, seeds=k,
                        target=obj.target, test=obj.test,
                        score_source=scores.source if algorithm in ("naswot", "area") or "warm_start" in opts else "",
+                       surrogate_inputs=opts.get("inputs", "graf") if algorithm == "surrogate-rea" else "",
                        test_mean=float(np.mean(tests)), test_std=float(np.std(tests, ddof=1)),
                        queries_mean=float(np.mean(queries)), seconds_mean=float(np.mean(seconds)), wall_seconds=wall,
                        options=json.dumps(opts))

@@ -131,3 +131,19 @@ def test_every_recipe_is_seeded(name):
     est = make_predictor(name, 11)
     params = est.get_params()
     assert params.get("random_state", params.get("estimator__random_state")) == 11
+
+
+@pytest.mark.parametrize("model", ["rf", "extra_trees"])
+def test_missing_values_are_learned_from_and_inf_is_rejected(model):
+    # a feature that is NaN exactly where the target is low (like a proxy that cannot be
+    # computed for a net whose input never reaches its output): the forest must use it
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"proxy": rng.normal(size=200), "noise": rng.normal(size=200)})
+    dead = np.arange(200) < 40
+    X.loc[dead, "proxy"] = np.nan
+    y = np.where(dead, 10.0, 80.0 + X["proxy"].fillna(0).to_numpy())
+    est = GrafRegressor(model=model, n_estimators=20, random_state=0).fit(X, y)
+    pred = est.predict(X)
+    assert np.all(pred[dead] < 30) and np.all(pred[~dead] > 60)
+    with pytest.raises(ValueError, match="infinity"):
+        est.predict(X.fillna(np.inf))

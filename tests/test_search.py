@@ -179,3 +179,53 @@ def test_computed_scores_cache(tmp_path, data_dir, monkeypatch):
 
     monkeypatch.setattr(graf.cli, "main", lambda argv: pytest.fail("cached score recomputed"))
     assert ComputedScores(cache, data_dir=data_dir).scores([arch]) == pytest.approx(first)
+
+
+def _own_table(path, dead_naswot=()):
+    """A proxy table shaped like `graf proxies --all` output: every net, NaN + error where the
+    input never reaches the output (as the real table marks them)."""
+    archs = nb201.all_archs()
+    rng = np.random.default_rng(0)
+    dead = np.array([not a.input_reaches_output for a in archs])
+    table = pd.DataFrame({"naswot": rng.normal(size=len(archs)), "synflow": rng.normal(size=len(archs))},
+                         index=pd.Index([str(a) for a in archs], name="arch"))
+    table.loc[dead, ["naswot", "synflow"]] = np.nan
+    table.loc[list(dead_naswot), "naswot"] = np.nan
+    table["error"] = np.where(table.isna().any(axis=1), "input never reaches the output", "")
+    table.to_parquet(path)
+    return table, dead
+
+
+def test_table_scores_rank_failed_nets_last(tmp_path):
+    table, dead = _own_table(tmp_path / "p.parquet", dead_naswot=[BEST])
+    prov = TableScores(tmp_path / "p.parquet")
+    n_failed = int(table["naswot"].isna().sum())
+    assert f"{n_failed} nets without a score rank last" in prov.source
+    assert prov.scores([BEST])[0] == -np.inf
+    strat = make_strategy("naswot", seed=0, budget=200, scores=prov)
+    assert not strat.valid_only
+    s = prov.scores(strat.ranked)
+    assert np.isneginf(s).any() and np.isfinite(s[0])  # 200 random nets include dead ones; they come last
+    assert list(s) == sorted(s, reverse=True)
+
+
+def test_surrogate_on_own_proxies_with_failed_nets(tmp_path, data_dir):
+    table, dead = _own_table(tmp_path / "p.parquet")
+    feats = surrogate_features(("graf", "proxies"), proxies_file=tmp_path / "p.parquet")
+    assert len(feats) == 15625 and {"proxies.naswot", "proxies.synflow"} <= set(feats.columns)
+    assert "proxies.error" not in feats.columns
+    assert feats["proxies.naswot"].isna().sum() == dead.sum() > 0
+    s = SurrogateREA(features=feats, n_init=10, n_candidates=20, refit_every=5, seed=1)
+    r = run_search(s, BenchmarkObjective("cifar10", data_dir=data_dir), 20)
+    assert r.queries == 20 and s.n_fits == 2
+
+
+def test_surrogate_own_proxies_bad_table(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--surrogate-inputs graf"):
+        surrogate_features(("graf", "proxies"), proxies_file=tmp_path / "none.parquet")
+    part = pd.DataFrame({"naswot": [1.0]}, index=pd.Index([BEST], name="arch"))
+    part.to_parquet(tmp_path / "part.parquet")
+    with pytest.raises(ValueError, match="lacks 15624 of the space's nets"):
+        surrogate_features(("proxies",), proxies_file=tmp_path / "part.parquet")
+    with pytest.raises(ValueError, match="unknown surrogate inputs"):
+        surrogate_features(("graf", "nope"))

@@ -37,11 +37,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warm-start", default="random",
                    help="surrogate-REA initial population: random, or naswot (top --population-size of 100 random nets by "
                         "NASWOT score, from --score-source) (default: random)")
-    p.add_argument("--surrogate-inputs", default="graf", help="surrogate-REA inputs: graf[,zcp] (zcp: valid nets only)")
+    p.add_argument("--surrogate-inputs", default="graf,proxies",
+                   help="surrogate-REA predictor inputs, any of graf, proxies (own table, --proxies-file), "
+                        "zcp (published, valid nets only) (default: graf,proxies)")
     p.add_argument("--valid-only", action="store_true", help="search only the 9445 valid nets")
     p.add_argument("--score-source", default="auto",
                    help="auto, table, compute or published: NASWOT scores for naswot/area: proxies table, computed+cached, or published nwot (valid nets only)")
-    p.add_argument("--proxies-file", default=None, help="proxies table with a 'naswot' column (default: data/nb201_proxies.parquet)")
+    p.add_argument("--proxies-file", default=None,
+                   help="the project's proxy table (`graf proxies --all`) for NASWOT scores and the 'proxies' surrogate "
+                        "input (default: data/nb201_proxies.parquet)")
     p.add_argument("--history", default=None, help="write every query of every seed to this .parquet/.csv table")
 
 
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> dict:
         options.update(population_size=args.population_size, sample_size=args.sample_size)
     if args.algorithm == "surrogate-rea":
         inputs = tuple(s.strip() for s in args.surrogate_inputs.split(",") if s.strip())
-        features = surrogate_features(inputs, args.data_dir)
+        features = surrogate_features(inputs, args.data_dir, proxies_file=args.proxies_file)
         valid_only = valid_only or "zcp" in inputs
         options.update(n_candidates=args.candidates, refit_every=args.refit_every, epsilon=args.epsilon, n_init=args.population_size)
         info["surrogate_inputs"] = list(inputs)

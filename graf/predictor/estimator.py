@@ -52,6 +52,10 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
     n_jobs : int or None
         Threads of the ensemble (``None`` = 1).
 
+    Missing values (NaN, e.g. a proxy that could not be computed for a net whose input never
+    reaches its output) are accepted: scikit-learn's forests route them down the learned
+    side of each split. Infinite values are rejected.
+
     Attributes
     ----------
     estimator_ : the fitted scikit-learn ensemble (use it for SHAP's TreeExplainer).
@@ -100,7 +104,7 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X, y):
         """Fit on ``X`` (array or DataFrame, feature names kept) and target ``y``; returns self."""
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_all_finite="allow-nan")
         if y.ndim != 1:
             raise ValueError(f"GrafRegressor predicts one target; y has shape {y.shape}")
         ensemble = self._make_ensemble()
@@ -116,11 +120,16 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Predicted target for each row of ``X``."""
         check_is_fitted(self, "estimator_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
         pred = self.estimator_.predict(X)
         if self.target_transform == "rank":
             pred = np.interp(pred, self.cdf_sorted_, self.y_sorted_)
         return pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     @property
     def feature_importances_(self) -> np.ndarray:

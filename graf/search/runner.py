@@ -13,7 +13,8 @@ import pandas as pd
 from graf.search.objective import BenchmarkObjective
 from graf.search.strategies import AREA, NASWOT, REA, RandomSearch, Strategy, SurrogateREA
 
-__all__ = ["ALGORITHMS", "BUDGET_UNITS", "SearchResult", "run_search", "make_strategy", "surrogate_features"]
+__all__ = ["ALGORITHMS", "BUDGET_UNITS", "SearchResult", "run_search", "make_strategy", "surrogate_features",
+           "SURROGATE_INPUTS"]
 
 ALGORITHMS = ("random", "naswot", "rea", "area", "surrogate-rea")
 BUDGET_UNITS = ("queries", "seconds")
@@ -71,22 +72,55 @@ def _graf_features(valid_only: bool) -> pd.DataFrame:
     return feature_table(archs, ["graf"])
 
 
-def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Predictor inputs: ``graf`` (191 GRAF features, all nets) and/or ``zcp`` (13 published
-    proxies; restricts the table to the 9445 valid nets)."""
-    unknown = set(inputs) - {"graf", "zcp"}
+SURROGATE_INPUTS = ("graf", "proxies", "zcp")
+
+
+def surrogate_features(inputs: tuple[str, ...] = ("graf", "proxies"), data_dir: str | os.PathLike | None = None,
+                       proxies_file: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Predictor inputs, one row per net (index: arch string).
+
+    ``graf``: the 191 GRAF features (all nets). ``proxies``: the project's own proxy table
+    (``proxies_file``, default ``data/nb201_proxies.parquet``; all nets, NaN where a proxy
+    failed, e.g. for a net whose input never reaches its output). ``zcp``: the 13 published
+    NB-Suite-Zero proxies, which restricts the table to the 9445 valid nets.
+    """
+    unknown = set(inputs) - set(SURROGATE_INPUTS)
     if unknown or not inputs:
-        raise ValueError(f"unknown surrogate inputs {sorted(unknown) or inputs}; available: graf, zcp")
+        raise ValueError(f"unknown surrogate inputs {sorted(unknown) or inputs}; available: {', '.join(SURROGATE_INPUTS)}")
     valid_only = "zcp" in inputs
     blocks = []
     if "graf" in inputs:
         blocks.append(_graf_features(valid_only))
+    if "proxies" in inputs:
+        blocks.append(_own_proxies(proxies_file, valid_only))
     if "zcp" in inputs:
         from graf.data import load_zc_proxies
 
         blocks.append(load_zc_proxies(data_dir).add_prefix("zcp_"))
     out = pd.concat(blocks, axis=1, join="inner") if len(blocks) > 1 else blocks[0]
     return out
+
+
+def _own_proxies(proxies_file, valid_only: bool) -> pd.DataFrame:
+    """The proxy table's numeric columns (prefix ``proxies.``) for every net of the space."""
+    from pathlib import Path
+
+    from graf.features.groups import load_proxy_table
+    from graf.search.scores import DEFAULT_PROXIES_FILE
+    from graf.spaces import nb201
+
+    path = Path(proxies_file) if proxies_file is not None else DEFAULT_PROXIES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"surrogate input 'proxies' needs the proxy table {path} (made by `graf proxies --all`); "
+            "pass --proxies-file, or use --surrogate-inputs graf"
+        )
+    table, columns = load_proxy_table(path)
+    archs = [str(a) for a in (nb201.valid_archs() if valid_only else nb201.all_archs())]
+    missing = pd.Index(archs).difference(table.index)
+    if len(missing):
+        raise ValueError(f"proxy table {path} lacks {len(missing)} of the space's nets, e.g. {missing[0]}")
+    return table.loc[archs, columns].astype(float).add_prefix("proxies.")
 
 
 def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None, features=None,

@@ -5,7 +5,8 @@ which architectures it can score (``valid_only``) and where its numbers come fro
 (``source``, reported in every search result). :func:`score_provider` picks one:
 
 1. ``table``: the project's own proxy table (``--proxies-file``, default
-   ``data/nb201_proxies.parquet`` in the repository), column ``naswot``;
+   ``data/nb201_proxies.parquet`` in the repository), column ``naswot``; a net whose score
+   failed (NaN in the table) scores ``-inf`` and so ranks last;
 2. ``compute``: computed on demand through ``graf proxies`` (needs the ``proxies``
    package, i.e. torch) and cached in a parquet file, so each net is scored once;
 3. ``published``: NAS-Bench-Suite-Zero's published ``nwot`` values, which exist only for the
@@ -78,8 +79,17 @@ class TableScores(_SeriesScores):
         table = read_table(path)
         if column not in table.columns:
             raise ValueError(f"proxies table {path} has no column {column!r}; columns: {', '.join(map(str, table.columns))}")
-        series = table[column].dropna()
-        super().__init__(series, f"proxies table {path} ({column})", valid_only=False)
+        series = table[column].astype(float)
+        failed = int(series.isna().sum())
+        source = f"proxies table {path} ({column})"
+        if failed:
+            # a failed score is NaN in the table (with the reason in its error column); for
+            # ranking it is the worst possible score: NASWOT fails when two images share a
+            # ReLU code, i.e. K is singular and log|det K| is -inf, or when the input never
+            # reaches the output
+            series = series.fillna(-np.inf)
+            source += f"; {failed} nets without a score rank last"
+        super().__init__(series, source, valid_only=False)
 
 
 class PublishedScores(_SeriesScores):

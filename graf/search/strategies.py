@@ -223,8 +223,9 @@ class SurrogateREA(REA):
     candidate isomorphic to a queried or pending net (same ``iso_key``) is not considered.
 
     ``features``: a DataFrame of input features indexed by arch string, covering the space.
-    ``regressor``: a factory ``seed -> estimator`` with ``fit``/``predict`` (default: a
-    random forest).
+    ``regressor``: a factory ``seed -> estimator`` with ``fit``/``predict`` (default:
+    :func:`default_regressor`, a :class:`~graf.predictor.GrafRegressor`). Feature values may be
+    NaN (a proxy that failed for a net); the default regressor learns from them.
     """
 
     def __init__(
@@ -306,7 +307,8 @@ class SurrogateREA(REA):
 
 
 def default_regressor(seed: int, n_estimators: int = 100):
-    """A random forest (sklearn defaults except ``n_estimators``) with ``random_state=seed``."""
-    from sklearn.ensemble import RandomForestRegressor
+    """The predictor issue's regressor: :class:`graf.predictor.GrafRegressor` (a random forest
+    with scikit-learn's defaults except ``n_estimators``), ``random_state=seed``, one thread."""
+    from graf.predictor.estimator import GrafRegressor
 
-    return RandomForestRegressor(n_estimators=n_estimators, random_state=seed, n_jobs=1)
+    return GrafRegressor(n_estimators=n_estimators, random_state=seed, n_jobs=1)
