@@ -94,7 +94,8 @@ def main(argv=None) -> int:
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)))
-    p.add_argument("--shap-jobs", default="1,2", help="process counts to time SHAP with")
+    p.add_argument("--shap-jobs", default="1,2", help="process counts to time backend shap with")
+    p.add_argument("--shap-backends", default="woodelf", help="SHAP backends to time, e.g. shap,woodelf")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.part == "anchors":
@@ -121,15 +122,28 @@ def main(argv=None) -> int:
 
         train, _ = protocol_split(len(ds.X), 1024, 0)
         model = GrafRegressor(random_state=0).fit(ds.X.iloc[train], ds.y.iloc[train])
-        for n_jobs in [int(j) for j in args.shap_jobs.split(",")]:
-            start = time.perf_counter()
-            values, _ = shap_values(model, ds.X, n_jobs=n_jobs)
-            _record("shap", {
-                "date": datetime.date.today().isoformat(),
-                "what": "exact TreeSHAP (shap.TreeExplainer, tree_path_dependent) of RF(100 trees) trained on 1024",
-                "rows": values.shape[0], "features": values.shape[1], "n_jobs": n_jobs,
-                "seconds": time.perf_counter() - start,
-            })
+        what = {
+            "shap": "exact TreeSHAP (shap.TreeExplainer, tree_path_dependent)",
+            "woodelf": "WOODELF Linear TreeSHAP (woodelf_explainer), float32, additivity checked",
+        }
+        ref = None
+        for backend in args.shap_backends.split(","):
+            for n_jobs in [int(j) for j in args.shap_jobs.split(",")] if backend == "shap" else [1]:
+                start, cpu = time.perf_counter(), time.process_time()
+                values, _ = shap_values(model, ds.X, backend=backend, n_jobs=n_jobs)
+                row = {
+                    "date": datetime.date.today().isoformat(),
+                    "what": f"{what[backend]} of RF(100 trees) trained on 1024",
+                    "backend": backend, "rows": values.shape[0], "features": values.shape[1], "n_jobs": n_jobs,
+                    "seconds": time.perf_counter() - start, "cpu_seconds_main_process": time.process_time() - cpu,
+                    "load_avg_1min": os.getloadavg()[0],
+                }
+                if backend == "shap":
+                    ref = values
+                elif ref is not None:
+                    row["max_abs_diff_vs_shap"] = float(np.abs(values - ref).max())
+                    row["max_abs_shap"] = float(np.abs(ref).max())
+                _record("shap", row)
     return 0
 
 

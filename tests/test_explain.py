@@ -39,14 +39,58 @@ def test_shap_is_exact_and_finds_the_informative_feature():
     X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["sig.a", "noise.b", "noise.c"])
     y = 5 * X["sig.a"].to_numpy()
     model = GrafRegressor(n_estimators=20, random_state=0).fit(X, y)
-    values, expected = shap_values(model, X)
+    values, expected = shap_values(model, X, backend="shap")
     # local accuracy: expected value + sum of SHAP values = the model's prediction
     np.testing.assert_allclose(expected + values.sum(axis=1), model.predict(X), atol=1e-8)
     feats, fams = shap_importances(values, list(X.columns))
     assert feats["feature"].iloc[0] == "sig.a" and fams["family"].iloc[0] == "sig"
     # process-parallel chunks give the same values
-    par, _ = shap_values(model, X, n_jobs=2)
+    par, _ = shap_values(model, X, backend="shap", n_jobs=2)
     np.testing.assert_allclose(par, values)
+
+
+def test_exact_reference_backend_and_bad_backend():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(150, 3)), columns=["sig.a", "noise.b", "noise.c"])
+    model = GrafRegressor(n_estimators=10, random_state=0).fit(X, 5 * X["sig.a"].to_numpy())
+    values, expected = shap_values(model, X, backend="shap")
+    np.testing.assert_allclose(expected + values.sum(axis=1), model.predict(X), atol=1e-10)
+    with pytest.raises(ValueError, match="unknown SHAP backend 'kernel'"):
+        shap_values(model, X, backend="kernel")
+
+
+def test_woodelf_agrees_with_shap_on_the_protocol_forest(data_dir):
+    # the real case: graf+zcp, a fully grown forest on 256 nets, explained on 300 others
+    from graf.predictor import build_dataset, protocol_split
+    from graf.predictor.dataset import default_nets
+
+    ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=data_dir, nets=default_nets(data_dir)[:556])
+    train, test = protocol_split(556, 256, 0)
+    model = GrafRegressor(n_estimators=20, random_state=0).fit(ds.X.iloc[train], ds.y.iloc[train])
+    X = ds.X.iloc[test]
+    fast, e_fast = shap_values(model, X, backend="woodelf")  # additivity checked
+    ref, e_ref = shap_values(model, X, backend="shap")
+    assert e_fast == pytest.approx(e_ref)
+    scale = np.abs(ref).max()
+    assert np.abs(fast - ref).max() <= 1e-4 * scale
+    f_fast, _ = shap_importances(fast, list(X.columns))
+    f_ref, _ = shap_importances(ref, list(X.columns))
+    assert list(f_fast["feature"].head(10)) == list(f_ref["feature"].head(10))
+
+
+def test_woodelf_additivity_guard(monkeypatch):
+    import importlib
+
+    ex = importlib.import_module("graf.predictor.explain")  # (the package exports a function of that name)
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"])
+    model = GrafRegressor(n_estimators=5, random_state=0).fit(X, 3 * X["a"].to_numpy())
+    monkeypatch.setattr(ex, "WOODELF_ADDITIVITY_RTOL", 0.0)  # float32 values never add up exactly
+    with pytest.raises(ValueError, match="do not add up"):
+        shap_values(model, X, backend="woodelf")
+    values, _ = shap_values(model, X, backend="woodelf", check_additivity=False)
+    assert values.shape == (100, 2)
 
 
 def test_cli_explain_writes_tables_and_plots(tmp_path, capsys, data_dir):
@@ -94,3 +138,18 @@ def test_explain_max_explained_draws_seeded_test_rows(data_dir):
     assert set(a["X_explained"].index) <= set(ds.X.index[test])
     with pytest.raises(ValueError, match="max_explained must be positive"):
         explain(ds, train_size=100, seed=2, max_explained=0)
+
+
+def test_auto_backend_switches_on_row_count(monkeypatch):
+    import importlib
+
+    ex = importlib.import_module("graf.predictor.explain")
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "b"])
+    model = GrafRegressor(n_estimators=5, random_state=0).fit(X, X["a"].to_numpy())
+    exact, _ = shap_values(model, X)  # 60 rows < WOODELF_MIN_ROWS: shap, exact
+    np.testing.assert_array_equal(exact, shap_values(model, X, backend="shap")[0])
+    monkeypatch.setattr(ex, "WOODELF_MIN_ROWS", 50)
+    fast, _ = shap_values(model, X)  # now woodelf: float32 values
+    np.testing.assert_array_equal(fast, shap_values(model, X, backend="woodelf")[0])
+    assert np.all(fast == fast.astype(np.float32)) and not np.array_equal(fast, exact)

@@ -16,8 +16,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="split and forest seed (default: 0)")
     p.add_argument("--max-display", type=int, default=20, help="features shown in the plots (default: 20)")
     p.add_argument(
-        "--shap-jobs", type=int, default=1, help="processes for the exact TreeSHAP computation (default: 1)"
+        "--shap-backend", default="auto",
+        help="woodelf (vectorised Linear TreeSHAP, fast on many rows; checked for additivity), shap (shap's "
+             "exact TreeExplainer, the reference; faster below ~1000 rows), or auto: woodelf from 1000 "
+             "explained rows on (default: auto)",
     )
+    p.add_argument(
+        "--shap-jobs", type=int, default=1, help="processes for backend shap (default: 1)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar while explaining")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
 
@@ -38,16 +45,19 @@ def run(args: argparse.Namespace) -> dict:
         out_dir=args.out,
         max_display=args.max_display,
         n_jobs=args.shap_jobs,
+        backend=args.shap_backend,
+        progress=not args.no_progress,
     )
     print(
-        f"graf explain: tau {res['tau']:.3f} on {res['n_test']} test nets; SHAP {res['shap_seconds']:.1f} s; "
+        f"graf explain: tau {res['tau']:.3f} on {res['n_test']} test nets; SHAP ({res['shap_backend']}) "
+        f"{res['shap_seconds']:.1f} s; "
         f"top families: {', '.join(res['families']['family'].head(5))}",
         file=sys.stderr,
     )
     top = res["features"].head(10)
     return {
         k: res[k]
-        for k in ("target", "target_source", "inputs", "model", "train_size", "seed", "n_test", "n_features", "tau", "rho", "shap_seconds", "files")
+        for k in ("target", "target_source", "inputs", "model", "train_size", "seed", "n_test", "n_features", "tau", "rho", "shap_seconds", "shap_backend", "files")
     } | {
         "top_features": [{"feature": f, "mean_abs_shap": float(v)} for f, v in zip(top["feature"], top["mean_abs_shap"])],
         "families": [

@@ -37,9 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warm-start", default="random",
                    help="surrogate-REA initial population: random, or naswot (top --population-size of 100 random nets by "
                         "NASWOT score, from --score-source) (default: random)")
-    p.add_argument("--surrogate-inputs", default="graf,proxies",
+    p.add_argument("--surrogate-inputs", default="graf",
                    help="surrogate-REA predictor inputs, any of graf, proxies (own table, --proxies-file), "
-                        "zcp (published, valid nets only) (default: graf,proxies)")
+                        "zcp (published, valid nets only) (default: graf)")
     p.add_argument("--valid-only", action="store_true", help="search only the 9445 valid nets")
     p.add_argument("--score-source", default="auto",
                    help="auto, table, compute or published: NASWOT scores for naswot/area: proxies table, computed+cached, or published nwot (valid nets only)")

@@ -75,7 +75,7 @@ def _graf_features(valid_only: bool) -> pd.DataFrame:
 SURROGATE_INPUTS = ("graf", "proxies", "zcp")
 
 
-def surrogate_features(inputs: tuple[str, ...] = ("graf", "proxies"), data_dir: str | os.PathLike | None = None,
+def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.PathLike | None = None,
                        proxies_file: str | os.PathLike | None = None) -> pd.DataFrame:
     """Predictor inputs, one row per net (index: arch string).
 
