@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from graf.predictor import build_dataset, evaluate_predictor
 
 RESULTS = Path(__file__).resolve().parent / "results"
