@@ -8,6 +8,10 @@ Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
     python benchmarks/bench_proxies.py speed --nets 12 --repeat 3   # whole `graf proxies` process, --jobs 1
     python benchmarks/bench_proxies.py resume --nets 100        # kill a run halfway, resume, compare
     python benchmarks/bench_proxies.py determinism --nets 12    # --jobs 1 vs --jobs 2 vs a second run
+    python benchmarks/bench_proxies.py table --table data/nb201_proxies.parquet --nets 20
+                                        # the full table (issue 6): coverage, failures, a recomputed
+                                        # spot check of --nets random rows, Spearman vs published on
+                                        # the valid nets, Kendall tau vs accuracy
 
 Each prints a short report and, with ``--json FILE``, writes its figures to FILE.
 """
@@ -151,6 +155,75 @@ def cmd_agreement(args) -> dict:
     return res
 
 
+# --------------------------------------------------------------------------- the full table
+def _spot_check(table: pd.DataFrame, n: int, seed: int, ddir: str, config: dict) -> dict:
+    """Recompute ``n`` seeded random rows with ``graf proxies --archs`` and compare them."""
+    rng = np.random.default_rng(seed)
+    picked = [table.index[i] for i in sorted(rng.choice(len(table), size=n, replace=False))]
+    cols = [c for c in table.columns if c != "error"]
+    with tempfile.TemporaryDirectory() as tmp:
+        f = write_archs(picked, Path(tmp) / "archs.txt")
+        out = Path(tmp) / "again.parquet"
+        run_cli(["--archs", str(f), "--proxies", ",".join(cols), "--dataset", config["dataset"],
+                 "--batch-size", str(config["batch_size"]), "--seed", str(config["seed"]), "--jobs", "1",
+                 "--out", str(out), "--data-dir", ddir])
+        again = pd.read_parquet(out).loc[picked, cols]
+    old = table.loc[picked, cols]
+    a, b = old.to_numpy(dtype=float), again.to_numpy(dtype=float)
+    same_nan = np.isnan(a) == np.isnan(b)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    rel = np.abs(a[both] - b[both]) / np.maximum(np.abs(a[both]), 1e-300)
+    return {"rows": n, "sample_seed": seed, "values_compared": int(both.sum()),
+            "nan_pattern_equal": bool(same_nan.all()), "max_rel_diff": float(rel.max()) if rel.size else 0.0,
+            "rows_with_errors": int((table.loc[picked, "error"].fillna("") != "").sum())}
+
+
+def cmd_table(args) -> dict:
+    from scipy.stats import kendalltau, spearmanr
+
+    from graf.spaces import nb201
+
+    if not args.table:
+        raise SystemExit("table: pass --table PATH (the finished `graf proxies --all` table)")
+    ddir = data_dir(args)
+    table = pd.read_parquet(args.table)
+    archs = [str(a) for a in nb201.all_archs()]
+    cols = [c for c in table.columns if c != "error"]
+    failed = table["error"].fillna("") != ""
+    dead = pd.Series({str(a): not a.input_reaches_output for a in nb201.all_archs()})
+    res: dict = {
+        "table": args.table, "rows": len(table), "covers_all_15625": set(table.index) == set(archs),
+        "duplicates": int(table.index.duplicated().sum()),
+        "nan_per_proxy": {c: int(table[c].isna().sum()) for c in cols},
+        "inf_values": int(np.isinf(table[cols].to_numpy(dtype=float)).sum()),
+        "rows_with_error": int(failed.sum()),
+        "rows_with_error_input_never_reaches_output": int((failed & dead.loc[table.index]).sum()),
+        "nets_input_never_reaches_output": int(dead.sum()),
+    }
+    config = {"dataset": "cifar10", "batch_size": args.batch_size, "seed": args.seed}
+    res["spot_check"] = _spot_check(table, args.nets, args.sample_seed, ddir, config)
+    valid = [a for a in load_valid_nets(ddir).index if a in table.index]
+    zc = load_zc_proxies(ddir).loc[valid]
+    res["spearman_vs_published_valid"] = {}
+    for ours, theirs in PUBLISHED.items():
+        ok = table.loc[valid, ours].notna()
+        res["spearman_vs_published_valid"][ours] = {
+            "published": theirs, "nets": int(ok.sum()),
+            "spearman": float(spearmanr(table.loc[valid, ours][ok], zc.loc[ok[ok].index, theirs]).statistic)}
+    acc = load_nb201_accuracy(ddir)
+    res["kendall_vs_accuracy"] = {}
+    for scope, nets in (("all", list(table.index)), ("valid", valid)):
+        block = {}
+        for name in cols:
+            x = table.loc[nets, name]
+            ok = x.notna()
+            block[name] = {"nets": int(ok.sum()), **{
+                t: float(kendalltau(x[ok], acc.loc[ok[ok].index, t]).statistic) for t in TARGETS}}
+        res["kendall_vs_accuracy"][scope] = block
+    print(json.dumps(res, indent=1))
+    return res
+
+
 # --------------------------------------------------------------------------- timing
 def cmd_timing(args) -> dict:
     import torch
@@ -279,7 +352,7 @@ def cmd_determinism(args) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism"])
+    p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism", "table"])
     p.add_argument("--nets", type=int, default=12)
     p.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the sample of valid nets")
@@ -293,7 +366,7 @@ def main() -> None:
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args()
     fn = {"params-flops": cmd_params_flops, "agreement": cmd_agreement, "timing": cmd_timing, "speed": cmd_speed,
-          "resume": cmd_resume, "determinism": cmd_determinism}[args.command]
+          "resume": cmd_resume, "determinism": cmd_determinism, "table": cmd_table}[args.command]
     res = fn(args)
     res["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     res["date"] = time.strftime("%Y-%m-%d")

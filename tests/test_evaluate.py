@@ -168,8 +168,9 @@ def test_proxies_with_gaps_fail_or_are_dropped_explicitly(tmp_path, data_dir):
         build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, proxies_file=path)
     assert len(build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, proxies_file=path,
                              drop_missing_proxies=True).X) == 57
-    with pytest.raises(ValueError, match="needs a proxy table"):
-        build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets)
+    with pytest.raises(FileNotFoundError, match="proxy table .*missing.parquet not found"):
+        build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets,
+                      proxies_file=tmp_path / "missing.parquet")
     with pytest.raises(ValueError, match="do not include the 'proxies' group"):
         build_dataset("cifar10_val_naslib", "graf", data_dir=data_dir, nets=nets, proxies_file=path)
 
@@ -212,7 +213,7 @@ def test_cli_evaluate_json(capsys, data_dir):
         (["--target", "nope"], "unknown target 'nope'"),
         (["--inputs", "graf,zcpp"], "unknown feature group 'zcpp'; available: flops_params, graf, onehot, proxies, zcp"),
         (["--train-sizes", "9445"], "train size 9445 must be smaller than the number of nets (9445)"),
-        (["--inputs", "proxies"], "needs a proxy table"),
+        (["--inputs", "proxies", "--proxies-file", "no/such.parquet"], "proxy table no/such.parquet not found"),
         (["--model", "svm"], "unknown model 'svm'"),
         (["--seeds", "0"], "--seeds must be at least 1"),
     ],
@@ -223,3 +224,17 @@ def test_cli_evaluate_errors(argv, message, capsys, data_dir):
     assert code == 2
     assert message in json.loads(out.strip().splitlines()[-1])["error"]
     assert message in err
+
+
+def test_proxies_group_reads_the_project_table_by_default(tmp_path, data_dir, monkeypatch):
+    import graf.data.paths
+
+    path, nets = _proxy_file(tmp_path, data_dir, n=10)
+    monkeypatch.setattr(graf.data.paths, "DEFAULT_PROXIES_FILE", tmp_path / "absent.parquet")
+    with pytest.raises(FileNotFoundError, match="the project's proxy table .*absent.parquet not found"):
+        build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets)
+    monkeypatch.setattr(graf.data.paths, "DEFAULT_PROXIES_FILE", path)
+    by_default = build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets, drop_missing_proxies=True)
+    given = build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets, proxies_file=path,
+                          drop_missing_proxies=True)
+    pd.testing.assert_frame_equal(by_default.X, given.X)

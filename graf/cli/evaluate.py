@@ -21,7 +21,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--hw-dataset", default="cifar10", help="dataset of a bare HW-NAS-Bench metric target (default: cifar10)")
     p.add_argument("--inputs", default="graf,zcp", help="comma-separated feature groups: graf, zcp, proxies, onehot, flops_params")
-    p.add_argument("--proxies-file", metavar="PATH", help="table made by `graf proxies` (for the 'proxies' group)")
+    p.add_argument("--proxies-file", metavar="PATH",
+                   help="table made by `graf proxies` for the 'proxies' group (default: the project's "
+                        "data/nb201_proxies.parquet)")
     p.add_argument(
         "--drop-missing-proxies",
         action="store_true",
@@ -52,6 +54,15 @@ def load_dataset(args: argparse.Namespace):
         hw_dataset=args.hw_dataset,
         cache_dir=args.cache_dir,
     )
+
+
+def _proxies_file(args, ds) -> str | None:
+    """The proxy table the 'proxies' group read (the given one, or the project's default)."""
+    if "proxies" not in ds.inputs:
+        return None
+    from graf.data.paths import default_proxies_file
+
+    return str(default_proxies_file(args.proxies_file))
 
 
 def _int_list(text: str) -> list[int]:
@@ -104,7 +115,7 @@ def run(args: argparse.Namespace) -> dict:
         "nets": int(len(ds.X)),
         "features": int(ds.X.shape[1]),
         "dropped": ds.dropped,
-        "proxies_file": args.proxies_file,
+        "proxies_file": _proxies_file(args, ds),
         "results": summary,
         "seconds": time.perf_counter() - start,
     }

@@ -8,9 +8,24 @@ from typing import Iterable
 
 import pandas as pd
 
-__all__ = ["resolve_data_dir", "data_file", "read_table", "DATA_DIR_ENV"]
+__all__ = ["resolve_data_dir", "data_file", "read_table", "DATA_DIR_ENV", "DEFAULT_PROXIES_FILE", "default_proxies_file"]
 
 DATA_DIR_ENV = "GRAF_DATA_DIR"
+#: the project's own proxy table for all 15625 NB201 nets (``graf proxies --all``, see data/README.md);
+#: committed in the repository, read by default wherever the ``proxies`` inputs or NASWOT scores are needed
+DEFAULT_PROXIES_FILE = Path(__file__).resolve().parents[2] / "data" / "nb201_proxies.parquet"
+
+
+def default_proxies_file(proxies_file: str | os.PathLike | None = None) -> Path:
+    """``proxies_file``, else :data:`DEFAULT_PROXIES_FILE`; it must exist."""
+    path = Path(proxies_file) if proxies_file is not None else DEFAULT_PROXIES_FILE
+    if not path.is_file():
+        what = "proxy table" if proxies_file is not None else "the project's proxy table"
+        raise FileNotFoundError(
+            f"{what} {path} not found; make one with `graf proxies --space nb201 --all ... --out PATH` "
+            "and pass it with --proxies-file PATH"
+        )
+    return path
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:

@@ -187,12 +187,14 @@ def proxy_table_gaps(table, columns: Sequence[str]) -> "object":
 @register_group(
     "proxies",
     version="1",
-    description="the project's own zero-cost proxies, read from a `graf proxies` table (option proxies_file)",
+    description="the project's own zero-cost proxies, read from a `graf proxies` table (option proxies_file; "
+    "default: the committed data/nb201_proxies.parquet)",
     options=("proxies_file",),
 )
 def _proxies(archs, data_dir=None, *, proxies_file=None):
-    if proxies_file is None:
-        raise ValueError("feature group 'proxies' needs a proxy table: pass --proxies-file PATH (a `graf proxies` output)")
+    from graf.data.paths import default_proxies_file
+
+    proxies_file = default_proxies_file(proxies_file)
     table, columns = load_proxy_table(proxies_file)
     rows = _rows_for(archs, table, "proxies", str(proxies_file))
     gaps = proxy_table_gaps(rows, columns)

@@ -115,11 +115,13 @@ def build_dataset(
 ) -> Dataset:
     """Features of ``inputs`` and the ``target`` for ``nets`` (default: the 9445 valid nets).
 
-    With the ``proxies`` group, nets lacking a value in ``proxies_file`` (absent, NaN, or an
+    The ``proxies`` group reads ``proxies_file`` (default: the project's committed table
+    ``data/nb201_proxies.parquet``). Nets lacking a value in it (absent, NaN, or an
     ``error``) make this fail with their count, unless ``drop_missing_proxies`` removes them
     (the count is reported in ``Dataset.dropped``). A target missing or NaN for any net is an
     error.
     """
+    from graf.data.paths import default_proxies_file
     from graf.features import feature_table
     from graf.features.groups import load_proxy_table, proxy_table_gaps
     from graf.spaces.nb201 import NB201Arch
@@ -132,9 +134,9 @@ def build_dataset(
     y_all, source = resolve_target(target, data_dir, hw_dataset=hw_dataset)
     archs = [NB201Arch.parse(a) for a in (nets if nets is not None else default_nets(data_dir))]
     dropped: dict[str, int] = {}
+    if "proxies" in groups:  # resolved here so the feature cache is keyed on the actual file
+        proxies_file = default_proxies_file(proxies_file)
     if "proxies" in groups and drop_missing_proxies:
-        if proxies_file is None:
-            raise ValueError("the 'proxies' group needs --proxies-file PATH")
         table, columns = load_proxy_table(proxies_file)
         ok = set(table.index[~proxy_table_gaps(table, columns).to_numpy()])
         keep = [a for a in archs if str(a) in ok]

@@ -103,18 +103,14 @@ def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.P
 
 def _own_proxies(proxies_file, valid_only: bool) -> pd.DataFrame:
     """The proxy table's numeric columns (prefix ``proxies.``) for every net of the space."""
-    from pathlib import Path
-
+    from graf.data.paths import default_proxies_file
     from graf.features.groups import load_proxy_table
-    from graf.search.scores import DEFAULT_PROXIES_FILE
     from graf.spaces import nb201
 
-    path = Path(proxies_file) if proxies_file is not None else DEFAULT_PROXIES_FILE
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"surrogate input 'proxies' needs the proxy table {path} (made by `graf proxies --all`); "
-            "pass --proxies-file, or use --surrogate-inputs graf"
-        )
+    try:
+        path = default_proxies_file(proxies_file)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"surrogate input 'proxies': {exc}; or use --surrogate-inputs graf") from None
     table, columns = load_proxy_table(path)
     archs = [str(a) for a in (nb201.valid_archs() if valid_only else nb201.all_archs())]
     missing = pd.Index(archs).difference(table.index)

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from graf.data.paths import DEFAULT_PROXIES_FILE
 from graf.tables import read_table, write_table
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_PROXIES_FILE = REPO / "data" / "nb201_proxies.parquet"
 DEFAULT_CACHE_FILE = REPO / "data" / "cache" / "nb201_naswot_scores.parquet"
 SCORE_SOURCES = ("auto", "table", "compute", "published")
 
