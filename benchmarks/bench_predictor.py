@@ -95,6 +95,9 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
+    p.add_argument("--targets", default="cifar10_val_naslib", help="proxies part: comma-separated targets")
+    p.add_argument("--input-sets", default="graf,proxies;proxies;graf,zcp;zcp;graf;graf,zcp,proxies",
+                   help="proxies part: ';'-separated input sets, the first must include proxies")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)))
     p.add_argument("--shap-jobs", default="1,2", help="process counts to time backend shap with")
     p.add_argument("--shap-backends", default="woodelf", help="SHAP backends to time, e.g. shap,woodelf")
@@ -110,12 +113,13 @@ def main(argv=None) -> int:
         if not args.proxies_file:
             p.error("--proxies-file is required for the proxies part")
         # every input set on the same nets: those the proxy table covers completely
-        nets = None
-        for inputs in ("graf,proxies", "proxies", "graf,zcp", "zcp", "graf"):
-            own = "proxies" in inputs
-            ds = run_config("proxies", "cifar10_val_naslib", inputs, seeds=args.seeds, sizes=sizes,
-                            proxies_file=args.proxies_file if own else None, drop=own, nets=nets)
-            nets = list(ds.X.index) if nets is None else nets
+        for target in args.targets.split(","):
+            nets = None
+            for inputs in args.input_sets.split(";"):
+                own = "proxies" in inputs
+                ds = run_config("proxies", target, inputs, seeds=args.seeds, sizes=sizes,
+                                proxies_file=args.proxies_file if own else None, drop=own, nets=nets)
+                nets = list(ds.X.index) if nets is None else nets
     elif args.part == "shap":
         ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=os.environ.get("GRAF_DATA_DIR"))
         from graf.predictor import GrafRegressor
