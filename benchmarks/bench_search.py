@@ -60,6 +60,8 @@ def runs(quick: bool):
         ("surrogate-rea-own_q100", "surrogate-rea", 100, "queries", k_sur, dict(SURROGATE, inputs="graf,proxies")),
         ("surrogate-rea-own-nwotwarm_q100", "surrogate-rea", 100, "queries", k_sur,
          dict(SURROGATE, inputs="graf,proxies", warm_start="naswot", source="table")),
+        ("surrogate-rea-nwotwarm-own_q100", "surrogate-rea", 100, "queries", k_sur,
+         dict(SURROGATE, warm_start="naswot", source="table")),
     ]
 
 

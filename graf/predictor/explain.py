@@ -44,9 +44,11 @@ SHAP_BACKENDS = ("auto", "woodelf", "shap")
 #: 100-tree forest) plus ≈ 2 ms per row; shap's is ≈ 22 ms per row. They break even near 1000 rows.
 WOODELF_MIN_ROWS = 1000
 #: ``woodelf`` values are checked against the model: |expected + Σ SHAP − prediction| must stay
-#: below this fraction of the largest |prediction| (they are float32, and Linear TreeSHAP loses a
-#: few digits on trees ~25 levels deep; measured ≤ 1e-5 relative, see docs/predictor.md).
-WOODELF_ADDITIVITY_RTOL = 1e-4
+#: below this fraction of the largest |prediction|. This catches gross failures (a mis-parsed
+#: tree), not rounding: the values are float32 and Linear TreeSHAP loses digits on trees ~25
+#: levels deep. Measured on the protocol's forest, all 9445 nets: max error 0.011 accuracy
+#: points (1.2e-4 of the largest prediction), 99th percentile 1e-4, median 3.5e-6.
+WOODELF_ADDITIVITY_RTOL = 1e-3
 
 
 def _tree_shap(forest, X, check_additivity: bool):
