@@ -23,7 +23,6 @@ import json
 import math
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -251,6 +250,7 @@ def _iter_local(archs: Sequence[str], config: RunConfig, jobs: int) -> Iterator[
             yield compute_row(arch, config)
         return
     import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # ≈ 0.12 s to import: only here
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")
