@@ -123,13 +123,14 @@ def _first_nets(tmp_path, data_dir, n):
     return path
 
 
-def test_explain_max_explained_draws_seeded_test_rows(data_dir):
+def test_explain_max_explained_draws_seeded_test_rows(data_dir, tmp_path):
     from graf.predictor import build_dataset, explain
     from graf.predictor.dataset import default_nets
 
     ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=data_dir, nets=default_nets(data_dir)[:200])
     a = explain(ds, train_size=100, seed=2, max_explained=25)
-    b = explain(ds, train_size=100, seed=2, max_explained=25)
+    b = explain(ds, train_size=100, seed=2, max_explained=25, out_dir=tmp_path)  # plots of the 25 explained rows
+    assert (tmp_path / "shap_beeswarm.png").stat().st_size > 0
     assert a["n_test"] == 100 and a["n_explained"] == 25 and a["values"].shape == (25, 204)
     assert list(a["X_explained"].index) == list(b["X_explained"].index)
     from graf.predictor import protocol_split
