@@ -278,6 +278,20 @@ def init_kaiming_normal(net: nn.Module, generator: torch.Generator, mode: str = 
     return net
 
 
+def _uninitialised_on_cpu(net: nn.Module) -> nn.Module:
+    """Every parameter and buffer of a ``meta``-device ``net`` replaced by an uninitialised CPU tensor.
+
+    What ``net.to_empty(device="cpu")`` does, without its ``empty_like`` on meta tensors, whose
+    first call imports ``torch.fx.experimental.symbolic_shapes`` (and sympy): 0.5 s per process.
+    """
+    for m in net.modules():
+        for name, p in list(m.named_parameters(recurse=False)):
+            m.register_parameter(name, nn.Parameter(torch.empty(p.shape, dtype=p.dtype), requires_grad=p.requires_grad))
+        for name, b in list(m.named_buffers(recurse=False)):
+            m.register_buffer(name, torch.empty(b.shape, dtype=b.dtype))
+    return net
+
+
 def net_seed(seed: int, arch: NB201Arch | str, salt: str = "") -> int:
     """A 63-bit seed that depends only on (``seed``, canonical ``arch``, ``salt``), stable across runs."""
     text = f"{int(seed)}|{NB201Arch.parse(arch).to_str()}|{salt}".encode()
@@ -299,7 +313,7 @@ def build_network(
     The global random generator is neither read nor advanced.
     """
     arch = NB201Arch.parse(arch)
-    net = TinyNetwork(arch, C=C, N=N, num_classes=num_classes, device="meta").to_empty(device="cpu")
+    net = _uninitialised_on_cpu(TinyNetwork(arch, C=C, N=N, num_classes=num_classes, device="meta"))
     generator = torch.Generator().manual_seed(net_seed(seed, arch, init))
     if init == "default":
         init_default(net, generator)

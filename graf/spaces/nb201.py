@@ -17,6 +17,7 @@ Encodings (see ``../shared/data/README.md``):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter
@@ -262,7 +263,7 @@ class NB201Arch:
         isomorphic computations and vice versa. A cell whose output is always zero has the
         key ``"0"``. See :func:`_canonical_dag`.
         """
-        return _canonical_dag(self.ops)
+        return _canonical_dag(tuple(self.ops))
 
     def to_graph(self) -> "nx.DiGraph":
         """The cell as a ``networkx.DiGraph`` on nodes 1..4 (input 1, output 4), op on attribute ``op``."""
@@ -305,7 +306,8 @@ def _computation_dag(ops: Sequence[str]) -> tuple[list[tuple[str, tuple[tuple[in
     return vertices, tuple(sorted(value[OUTPUT].items()))
 
 
-def _canonical_dag(ops: Sequence[str]) -> str:
+@functools.lru_cache(maxsize=None)  # at most 5**6 = 15625 cells
+def _canonical_dag(ops: tuple[str, ...]) -> str:
     """Canonical string of the computation DAG of a cell (see :attr:`NB201Arch.iso_key`).
 
     Vertices are ranked by a relabelling-invariant recursive signature; vertices whose
