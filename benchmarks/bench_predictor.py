@@ -4,7 +4,7 @@ Run from the repo root, one part at a time, in the background (n_jobs=1, shared 
 
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py anchors > benchmarks/results/anchors.log 2>&1 &
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py beat
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH [--model M]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py shap
 
 Each configuration's summary is appended as one JSON line to
@@ -41,7 +41,7 @@ ANCHORS = [
     ("imagenet16_val_naslib", "onehot"),
     ("cifar100_val_naslib", "graf,zcp"),
 ]
-BEAT_MODELS = ["rf-mf0.33", "extra_trees", "lightgbm", "rf-rank", "rf-cv"]
+BEAT_MODELS = ["rf-mf0.33", "extra_trees", "lightgbm", "rf-rank", "rf-cv", "rf+et-mf0.33"]
 
 
 def _record(part: str, row: dict) -> None:
@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
+    p.add_argument("--model", default="rf", help="proxies part: the recipe (graf.predictor.models.PREDICTORS)")
     p.add_argument("--targets", default="cifar10_val_naslib", help="proxies part: comma-separated targets")
     p.add_argument("--input-sets", default="graf,proxies;proxies;graf,zcp;zcp;graf;graf,zcp,proxies",
                    help="proxies part: ';'-separated input sets, the first must include proxies")
@@ -117,7 +118,7 @@ def main(argv=None) -> int:
             nets = None
             for inputs in args.input_sets.split(";"):
                 own = "proxies" in inputs
-                ds = run_config("proxies", target, inputs, seeds=args.seeds, sizes=sizes,
+                ds = run_config("proxies", target, inputs, model=args.model, seeds=args.seeds, sizes=sizes,
                                 proxies_file=args.proxies_file if own else None, drop=own, nets=nets)
                 nets = list(ds.X.index) if nets is None else nets
     elif args.part == "shap":

@@ -10,6 +10,7 @@ import pytest
 
 from graf.cli import main
 from graf.predictor import GrafRegressor, feature_family, shap_importances, shap_values
+from graf.predictor.explain import tree_model
 
 pytest.importorskip("shap")
 
@@ -47,6 +48,19 @@ def test_shap_is_exact_and_finds_the_informative_feature():
     # process-parallel chunks give the same values
     par, _ = shap_values(model, X, backend="shap", n_jobs=2)
     np.testing.assert_allclose(par, values)
+
+
+@pytest.mark.parametrize("backend", ["shap", "woodelf"])
+def test_shap_of_the_forest_pair_is_the_mean_of_both_forests(backend):
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["sig.a", "noise.b", "sig.c"])
+    y = 4 * X["sig.a"].to_numpy() - X["sig.c"].to_numpy() ** 2
+    pair = GrafRegressor(model="rf+extra_trees", n_estimators=10, max_features=0.67, random_state=0).fit(X, y)
+    values, expected = shap_values(pair, X, backend=backend)  # woodelf: additivity checked inside
+    np.testing.assert_allclose(expected + values.sum(axis=1), pair.predict(X), atol=1e-8 if backend == "shap" else 1e-4)
+    one = [shap_values(f, X, backend="shap") for f in tree_model(pair)]
+    assert len(one) == 2
+    np.testing.assert_allclose(values, (one[0][0] + one[1][0]) / 2, atol=1e-8 if backend == "shap" else 1e-4)
 
 
 def test_exact_reference_backend_and_bad_backend():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestRegressor
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -23,6 +23,7 @@ from graf.predictor.models import PREDICTORS
         GrafRegressor(n_estimators=10, random_state=0),
         GrafRegressor(n_estimators=10, target_transform="rank", random_state=0),
         GrafRegressor(model="extra_trees", n_estimators=10, random_state=0),
+        GrafRegressor(model="rf+extra_trees", n_estimators=5, max_features=0.5, random_state=0),
     ]
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -41,6 +42,17 @@ def test_default_is_the_papers_random_forest():
     ours = GrafRegressor(random_state=7).fit(X, y).predict(X)
     ref = RandomForestRegressor(random_state=7).fit(X.to_numpy(), y).predict(X.to_numpy())
     np.testing.assert_array_equal(ours, ref)
+
+
+def test_forest_pair_averages_the_two_forests():
+    X, y = _frame()
+    kw = dict(n_estimators=15, max_features=0.5, random_state=3)
+    pair = GrafRegressor(model="rf+extra_trees", **kw).fit(X, y)
+    rf = RandomForestRegressor(**kw).fit(X.to_numpy(), y)
+    et = ExtraTreesRegressor(**kw).fit(X.to_numpy(), y)
+    np.testing.assert_allclose(pair.predict(X), (rf.predict(X.to_numpy()) + et.predict(X.to_numpy())) / 2, rtol=1e-12)
+    np.testing.assert_allclose(pair.feature_importances_, (rf.feature_importances_ + et.feature_importances_) / 2)
+    assert pair.feature_importances_.sum() == pytest.approx(1.0)
 
 
 def test_keeps_feature_names_and_rejects_reordered_columns():

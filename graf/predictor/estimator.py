@@ -11,13 +11,17 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import kendalltau, rankdata
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, VotingRegressor
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["GrafRegressor", "MODELS", "TARGET_TRANSFORMS", "kendall_tau_score"]
 
-#: ``model`` name -> scikit-learn tree ensemble class.
-MODELS = {"rf": RandomForestRegressor, "extra_trees": ExtraTreesRegressor}
+#: ``model`` name -> the scikit-learn tree ensemble classes whose predictions are averaged.
+MODELS = {
+    "rf": (RandomForestRegressor,),
+    "extra_trees": (ExtraTreesRegressor,),
+    "rf+extra_trees": (RandomForestRegressor, ExtraTreesRegressor),
+}
 #: accepted ``target_transform`` values.
 TARGET_TRANSFORMS = (None, "rank")
 
@@ -37,12 +41,14 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
 
     Parameters (keyword-only)
     -------------------------
-    model : {"rf", "extra_trees"}
-        ``RandomForestRegressor`` (default, the paper's) or ``ExtraTreesRegressor``.
+    model : {"rf", "extra_trees", "rf+extra_trees"}
+        ``RandomForestRegressor`` (default, the paper's), ``ExtraTreesRegressor``, or both
+        with the same parameters, their predictions averaged (a scikit-learn
+        ``VotingRegressor``; ``estimator_.estimators_`` holds the two fitted forests).
     n_estimators, max_features, min_samples_leaf, max_depth, bootstrap :
-        Passed to the ensemble; the defaults are scikit-learn's random-forest defaults
-        (``bootstrap=None`` means the ensemble's own default: True for "rf", False for
-        "extra_trees").
+        Passed to the ensemble (to each of the two for "rf+extra_trees"); the defaults are
+        scikit-learn's random-forest defaults (``bootstrap=None`` means each ensemble's own
+        default: True for "rf", False for "extra_trees").
     target_transform : {None, "rank"}
         ``"rank"`` fits on the empirical CDF of the training targets (ranks scaled to
         (0, 1)) and maps predictions back monotonically by interpolating the sorted
@@ -100,7 +106,10 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
         )
         if self.bootstrap is not None:
             params["bootstrap"] = self.bootstrap
-        return MODELS[self.model](**params)
+        classes = MODELS[self.model]
+        if len(classes) == 1:
+            return classes[0](**params)
+        return VotingRegressor([(cls.__name__, cls(**params)) for cls in classes])
 
     def fit(self, X, y):
         """Fit on ``X`` (array or DataFrame, feature names kept) and target ``y``; returns self."""
@@ -133,6 +142,9 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
 
     @property
     def feature_importances_(self) -> np.ndarray:
-        """Impurity importances of the fitted ensemble (one per input column)."""
+        """Impurity importances of the fitted ensemble (one per input column; the mean over averaged forests)."""
         check_is_fitted(self, "estimator_")
+        forests = getattr(self.estimator_, "estimators_", None)
+        if isinstance(self.estimator_, VotingRegressor) and forests:
+            return np.mean([f.feature_importances_ for f in forests], axis=0)
         return self.estimator_.feature_importances_

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import VotingRegressor
 
 __all__ = ["feature_family", "shap_values", "shap_importances", "explain", "tree_model", "SHAP_BACKENDS"]
 
@@ -28,12 +29,25 @@ def feature_family(column: str) -> str:
 
 
 def tree_model(model):
-    """The fitted tree ensemble inside ``model`` (a :class:`GrafRegressor` or a sklearn forest)."""
+    """The fitted tree ensembles inside ``model`` whose predictions ``model`` averages.
+
+    A list of one sklearn forest for a :class:`GrafRegressor` with one ensemble (or a bare
+    forest), of two for ``model="rf+extra_trees"`` (a ``VotingRegressor``). SHAP values are
+    linear in the model, so the model's values are the mean of the forests' values.
+    """
     inner = getattr(model, "best_estimator_", model)
-    inner = getattr(inner, "estimator_", inner)
-    if not hasattr(inner, "estimators_"):
-        raise ValueError(f"SHAP TreeExplainer needs a fitted tree ensemble, got {type(model).__name__}")
-    return inner
+    if not hasattr(inner, "estimators_"):  # a GrafRegressor (a bare forest's estimator_ is its template tree)
+        inner = getattr(inner, "estimator_", inner)
+    if isinstance(inner, VotingRegressor):
+        forests = list(getattr(inner, "estimators_", []))
+        if getattr(inner, "weights", None) is not None:
+            raise ValueError("SHAP of a weighted VotingRegressor is not supported")
+    else:
+        forests = [inner]
+    for forest in forests:
+        if not hasattr(forest, "estimators_"):
+            raise ValueError(f"SHAP TreeExplainer needs a fitted tree ensemble, got {type(model).__name__}")
+    return forests
 
 
 #: SHAP backends: ``woodelf`` (WOODELF's vectorised Linear-TreeSHAP) and ``shap`` (shap's C++
@@ -110,7 +124,13 @@ def shap_values(
     With a rank target transform the values explain the model's output in rank space.
     """
     backend = _resolved(backend, len(X))
-    forest = tree_model(model)
+    parts = [_forest_shap(forest, X, backend, check_additivity, n_jobs, progress) for forest in tree_model(model)]
+    if len(parts) == 1:
+        return parts[0]
+    return np.mean([v for v, _ in parts], axis=0), float(np.mean([e for _, e in parts]))
+
+
+def _forest_shap(forest, X, backend: str, check_additivity: bool, n_jobs, progress: bool):
     if backend == "woodelf":
         return _woodelf_shap(forest, X, check_additivity, progress)
     n_jobs = 1 if n_jobs is None else int(n_jobs)
