@@ -6,6 +6,8 @@ Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
     python benchmarks/bench_proxies.py agreement --nets 200     # Spearman vs published, Kendall tau vs accuracy
     python benchmarks/bench_proxies.py timing --nets 12         # seconds per proxy per net, in-process
     python benchmarks/bench_proxies.py speed --nets 12 --repeat 3   # whole `graf proxies` process, --jobs 1
+    python benchmarks/bench_proxies.py speed --repeat 6 --compare-with b7fbdf9   # the same, interleaved with
+                                        # another commit's code (the machine's speed drifts; compare pairs)
     python benchmarks/bench_proxies.py resume --nets 100        # kill a run halfway, resume, compare
     python benchmarks/bench_proxies.py determinism --nets 12    # --jobs 1 vs --jobs 2 vs a second run
     python benchmarks/bench_proxies.py table --table data/nb201_proxies.parquet --nets 20
@@ -280,28 +282,48 @@ def _uptime() -> str:
 
 # --------------------------------------------------------------------------- speed
 def cmd_speed(args) -> dict:
-    ddir = data_dir(args)
-    runs = []
+    """Whole ``graf proxies`` processes; with ``--compare-with REF`` alternately REF's code and this one."""
+    ddir = str(Path(data_dir(args)).resolve())  # the processes run in the trees' directories
+    trees = {"this": REPO}
     with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.repeat):
-            out = Path(tmp) / f"speed{r}.parquet"
-            load = _uptime()
-            t = time.perf_counter()
-            proc = subprocess.run(
-                graf_cmd("--sample", str(args.nets), "--seed", str(args.seed), "--proxies", args.proxies,
-                         "--jobs", "1", "--batch-size", str(args.batch_size), "--out", str(out),
-                         "--data-dir", ddir, "--no-progress"),
-                capture_output=True, text=True,
-            )
-            wall = time.perf_counter() - t
-            if proc.returncode != 0:
-                raise SystemExit(proc.stderr)
-            runs.append({"seconds": wall, "seconds_per_net": wall / args.nets, "uptime_before": load})
-            print(f"run {r + 1}: {wall:.2f} s, {wall / args.nets:.3f} s/net   ({load})", file=sys.stderr)
-    per = sorted(r["seconds_per_net"] for r in runs)
-    res = {"nets": args.nets, "proxies": args.proxies, "jobs": 1, "batch_size": args.batch_size,
-           "best_seconds_per_net": per[0], "median_seconds_per_net": float(np.median(per)), "runs": runs}
-    print(json.dumps(res, indent=1))
+        if args.compare_with:
+            other = Path(tmp) / "ref"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(other), args.compare_with],
+                           check=True)
+            trees = {args.compare_with: other, "this": REPO}
+        try:
+            runs = {name: [] for name in trees}
+            tables = {}
+            for r in range(args.repeat):
+                for name, tree in trees.items():
+                    out = Path(tmp) / f"speed_{len(tables)}_{r}.parquet"
+                    load = _uptime()
+                    t = time.perf_counter()
+                    # ``-c`` puts the working directory first on sys.path: each tree runs its own code
+                    proc = subprocess.run(
+                        graf_cmd("--sample", str(args.nets), "--seed", str(args.seed), "--proxies", args.proxies,
+                                 "--jobs", "1", "--batch-size", str(args.batch_size), "--out", str(out),
+                                 "--data-dir", ddir, "--no-progress"),
+                        capture_output=True, text=True, cwd=tree,
+                    )
+                    wall = time.perf_counter() - t
+                    if proc.returncode != 0:
+                        raise SystemExit(proc.stderr)
+                    tables.setdefault(name, pd.read_parquet(out))
+                    runs[name].append({"seconds": wall, "seconds_per_net": wall / args.nets, "uptime_before": load})
+                    print(f"run {r + 1} {name}: {wall:.2f} s, {wall / args.nets:.3f} s/net   ({load})", file=sys.stderr)
+        finally:
+            if args.compare_with:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=False)
+    res = {"nets": args.nets, "proxies": args.proxies, "jobs": 1, "batch_size": args.batch_size}
+    for name, rs in runs.items():
+        per = sorted(x["seconds_per_net"] for x in rs)
+        key = "" if name == "this" else f"{name}_"
+        res.update({f"{key}best_seconds_per_net": per[0], f"{key}median_seconds_per_net": float(np.median(per)),
+                    f"{key}mean_seconds_per_net": float(np.mean(per)), f"{key}runs": rs})
+    if args.compare_with:
+        res["tables_equal"] = bool(tables[args.compare_with].equals(tables["this"]))
+    print(json.dumps({k: v for k, v in res.items() if not k.endswith("runs")}, indent=1))
     return res
 
 
@@ -363,6 +385,7 @@ def main() -> None:
     p.add_argument("--proxies", default="naswot,synflow,jacov,ntk")
     p.add_argument("--table", help="agreement: reuse (or keep) this proxies table")
     p.add_argument("--data-dir")
+    p.add_argument("--compare-with", metavar="REF", help="speed: alternate runs with git REF's code (a temporary worktree)")
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args()
     fn = {"params-flops": cmd_params_flops, "agreement": cmd_agreement, "timing": cmd_timing, "speed": cmd_speed,
