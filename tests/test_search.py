@@ -23,6 +23,7 @@ from graf.search import (
     surrogate_features,
 )
 from graf.spaces import nb201
+from graf.spaces.nb201 import NB201Arch
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
@@ -112,6 +113,17 @@ def test_surrogate_refits_and_uses_predictor(data_dir):
     r = run_search(s, obj, 30)
     assert r.queries == 30 and s.n_fits == 4  # fits at 10, 15, 20, 25 told values
     assert len(set(r.history["arch"])) == 30  # never asks a queried net again
+
+
+def test_cli_surrogate_skip_isomorphs_queries_no_isomorph_twice(tmp_path, data_dir):
+    hist = tmp_path / "h.csv"
+    code = main(["search", "--data-dir", str(data_dir), "--dataset", "cifar10", "--algorithm", "surrogate-rea",
+                 "--budget", "40", "--seeds", "1", "--candidates", "20", "--skip-isomorphs", "--history", str(hist)])
+    assert code == 0
+    keys = [NB201Arch.parse(a).iso_key for a in pd.read_csv(hist)["arch"]]
+    assert len(keys) == 40
+    for i in range(10, 40):  # after the 10 random warm-start nets, every query is a new computation
+        assert keys[i] not in keys[:i], i
 
 
 def test_cli_search_json_and_history(tmp_path, data_dir, capsys):

@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", type=int, default=100, help="surrogate-REA: children scored per query (default: 100)")
     p.add_argument("--refit-every", type=int, default=10, help="surrogate-REA: refit after this many new values (default: 10)")
     p.add_argument("--epsilon", type=float, default=0.3, help="surrogate-REA: chance of a random candidate (default: 0.3)")
+    p.add_argument("--skip-isomorphs", action="store_true",
+                   help="surrogate-REA: never consider a candidate isomorphic to a queried net (same computation); "
+                        "measured no better than the default (docs/BENCHMARKS.md)")
     p.add_argument("--warm-start", default="random",
                    help="surrogate-REA initial population: random, or naswot (top --population-size of 100 random nets by "
                         "NASWOT score, from --score-source) (default: random)")
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> dict:
         inputs = tuple(s.strip() for s in args.surrogate_inputs.split(",") if s.strip())
         features = surrogate_features(inputs, args.data_dir, proxies_file=args.proxies_file)
         valid_only = valid_only or "zcp" in inputs
-        options.update(n_candidates=args.candidates, refit_every=args.refit_every, epsilon=args.epsilon, n_init=args.population_size)
+        options.update(n_candidates=args.candidates, refit_every=args.refit_every, epsilon=args.epsilon,
+                       n_init=args.population_size, skip_isomorphs=args.skip_isomorphs)
         info["surrogate_inputs"] = list(inputs)
         info["warm_start"] = args.warm_start
         if args.warm_start == "naswot":
