@@ -90,7 +90,7 @@ def test_table_scores_and_auto(tmp_path, data_dir):
     prov = score_provider("auto", proxies_file=path, data_dir=data_dir)
     assert isinstance(prov, TableScores) and not prov.valid_only
     assert list(prov.scores([BEST, nb201.all_archs()[5]])) == [1.0, 3.0]
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="proxy table .*missing.parquet not found"):
         score_provider("table", proxies_file=tmp_path / "missing.parquet")
     with pytest.raises(ValueError, match="unknown score source"):
         score_provider("magic")

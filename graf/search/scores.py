@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from graf.data.paths import DEFAULT_PROXIES_FILE
+from graf.data.paths import DEFAULT_PROXIES_FILE, default_proxies_file
 from graf.tables import read_table, write_table
 
 __all__ = [
@@ -170,10 +170,10 @@ def score_provider(
     """The score provider for ``source`` (one of :data:`SCORE_SOURCES`)."""
     if source not in SCORE_SOURCES:
         raise ValueError(f"unknown score source {source!r}; available: {', '.join(SCORE_SOURCES)}")
+    if source == "table":
+        return TableScores(default_proxies_file(proxies_file))
     path = Path(proxies_file) if proxies_file is not None else DEFAULT_PROXIES_FILE
-    if source == "table" or (source == "auto" and path.is_file()):
-        if not path.is_file():
-            raise FileNotFoundError(f"proxies table {path} not found")
+    if source == "auto" and path.is_file():
         return TableScores(path)
     if source == "published":
         return PublishedScores(data_dir)
