@@ -144,7 +144,6 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
     def feature_importances_(self) -> np.ndarray:
         """Impurity importances of the fitted ensemble (one per input column; the mean over averaged forests)."""
         check_is_fitted(self, "estimator_")
-        forests = getattr(self.estimator_, "estimators_", None)
-        if isinstance(self.estimator_, VotingRegressor) and forests:
-            return np.mean([f.feature_importances_ for f in forests], axis=0)
+        if isinstance(self.estimator_, VotingRegressor):
+            return np.mean([f.feature_importances_ for f in self.estimator_.estimators_], axis=0)
         return self.estimator_.feature_importances_

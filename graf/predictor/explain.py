@@ -39,7 +39,7 @@ def tree_model(model):
     if not hasattr(inner, "estimators_"):  # a GrafRegressor (a bare forest's estimator_ is its template tree)
         inner = getattr(inner, "estimator_", inner)
     if isinstance(inner, VotingRegressor):
-        forests = list(getattr(inner, "estimators_", []))
+        forests = list(getattr(inner, "estimators_", [inner]))  # unfitted: fails the check below
         if getattr(inner, "weights", None) is not None:
             raise ValueError("SHAP of a weighted VotingRegressor is not supported")
     else:
