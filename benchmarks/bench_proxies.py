@@ -309,7 +309,8 @@ def cmd_speed(args) -> dict:
                     wall = time.perf_counter() - t
                     if proc.returncode != 0:
                         raise SystemExit(proc.stderr)
-                    tables.setdefault(name, pd.read_parquet(out))
+                    if name not in tables:  # the first run's table of each tree
+                        tables[name] = pd.read_parquet(out)
                     runs[name].append({"seconds": wall, "seconds_per_net": wall / args.nets, "uptime_before": load})
                     print(f"run {r + 1} {name}: {wall:.2f} s, {wall / args.nets:.3f} s/net   ({load})", file=sys.stderr)
         finally:

@@ -29,13 +29,14 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench_search import SURROGATE  # noqa: E402  (this script's folder is on sys.path)
 from graf.search import BenchmarkObjective, make_strategy, run_search, score_provider, surrogate_features  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "search"
 LOG = OUT / "sweep.jsonl"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 GOALS = {"cifar10": 94.15, "cifar100": 73.0, "imagenet16": 46.5}
-BASE = dict(population_size=10, sample_size=3, n_init=10, n_candidates=100, refit_every=10, epsilon=0.3)
+BASE = SURROGATE  # the default design, as in bench_search.py and `graf search`
 
 #: name -> (strategy options; "inputs" = surrogate inputs, "warm_start" = "naswot" for the own table's NASWOT)
 DESIGNS: dict[str, dict] = {
