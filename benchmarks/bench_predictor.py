@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
-    p.add_argument("--model", default="rf", help="proxies part: the recipe (graf.predictor.models.PREDICTORS)")
+    p.add_argument("--model", default="rf", help="proxies and shap parts: the recipe (graf.predictor.models.PREDICTORS)")
     p.add_argument("--targets", default="cifar10_val_naslib", help="proxies part: comma-separated targets")
     p.add_argument("--input-sets", default="graf,proxies;proxies;graf,zcp;zcp;graf;graf,zcp,proxies",
                    help="proxies part: ';'-separated input sets, the first must include proxies")
@@ -123,12 +123,12 @@ def main(argv=None) -> int:
                 nets = list(ds.X.index) if nets is None else nets
     elif args.part == "shap":
         ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=os.environ.get("GRAF_DATA_DIR"))
-        from graf.predictor import GrafRegressor
         from graf.predictor.explain import shap_values
+        from graf.predictor.models import make_predictor
         from graf.predictor.protocol import protocol_split
 
         train, _ = protocol_split(len(ds.X), 1024, 0)
-        model = GrafRegressor(random_state=0).fit(ds.X.iloc[train], ds.y.iloc[train])
+        model = make_predictor(args.model, 0, None).fit(ds.X.iloc[train], ds.y.iloc[train])
         what = {
             "shap": "exact TreeSHAP (shap.TreeExplainer, tree_path_dependent)",
             "woodelf": "WOODELF Linear TreeSHAP (woodelf_explainer), float32, additivity checked",
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
                 values, _ = shap_values(model, ds.X, backend=backend, n_jobs=n_jobs)
                 row = {
                     "date": datetime.date.today().isoformat(),
-                    "what": f"{what[backend]} of RF(100 trees) trained on 1024",
+                    "what": f"{what[backend]} of {args.model} trained on 1024", "model": args.model,
                     "backend": backend, "rows": values.shape[0], "features": values.shape[1], "n_jobs": n_jobs,
                     "seconds": time.perf_counter() - start, "cpu_seconds_main_process": time.process_time() - cpu,
                     "load_avg_1min": os.getloadavg()[0],
