@@ -55,6 +55,28 @@ def test_forest_pair_averages_the_two_forests():
     assert pair.feature_importances_.sum() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("model", ["rf", "rf+extra_trees"])
+def test_predict_spread_is_the_trees_mean_and_sd(model):
+    X, y = _frame()
+    est = GrafRegressor(model=model, n_estimators=15, max_features=0.5, random_state=3).fit(X, y)
+    mean, sd = est.predict_spread(X.iloc[:20])
+    forests = est.estimator_.estimators_ if model == "rf+extra_trees" else [est.estimator_]
+    per_tree = np.array([t.predict(X.iloc[:20].to_numpy()) for f in forests for t in f.estimators_])
+    assert per_tree.shape == (15 * len(forests), 20)
+    np.testing.assert_allclose(mean, est.predict(X.iloc[:20]), rtol=1e-12)
+    np.testing.assert_allclose(sd, per_tree.std(axis=0), rtol=1e-12)
+    assert (sd > 0).all()  # bootstrap / random splits: the trees disagree on noisy data
+
+
+def test_predict_spread_is_zero_when_every_tree_is_the_same():
+    # no bootstrap and every feature at every split: all trees are the same tree
+    X, y = _frame()
+    est = GrafRegressor(n_estimators=5, bootstrap=False, random_state=0).fit(X, y)
+    mean, sd = est.predict_spread(X)
+    np.testing.assert_allclose(sd, 0.0, atol=1e-12)
+    np.testing.assert_allclose(mean, y)  # fully grown trees reproduce the training targets
+
+
 def test_keeps_feature_names_and_rejects_reordered_columns():
     X, y = _frame()
     model = GrafRegressor(n_estimators=5, random_state=0).fit(X, y)

@@ -115,6 +115,60 @@ def test_surrogate_refits_and_uses_predictor(data_dir):
     assert len(set(r.history["arch"])) == 30  # never asks a queried net again
 
 
+def test_surrogate_kappa_picks_by_upper_confidence_bound(data_dir):
+    feats = surrogate_features(("graf",))
+    obj = BenchmarkObjective("cifar100", data_dir=data_dir)
+    kw = dict(features=feats, n_init=10, n_candidates=50, refit_every=5, epsilon=0.0, seed=0)
+    plain = run_search(SurrogateREA(**kw), obj, 30).history["arch"].tolist()
+    ucb_strategy = SurrogateREA(kappa=2.0, **kw)
+    ucb = run_search(ucb_strategy, BenchmarkObjective("cifar100", data_dir=data_dir), 30).history["arch"].tolist()
+    assert plain[:10] == ucb[:10]  # the same random warm start
+    assert plain[10:] != ucb[10:]  # a different acquisition picks different children
+    # every kappa=2 pick is the candidate with the best mean + 2 sd over the forest's trees
+    from graf.search.strategies import default_regressor
+
+    class Spy:
+        def __init__(self, seed):
+            self.inner, self.calls = default_regressor(seed), []
+
+        def fit(self, X, y):
+            self.inner.fit(X, y)
+            return self
+
+        def predict_spread(self, X):
+            mean, sd = self.inner.predict_spread(X)
+            self.calls.append((X, mean, sd))
+            return mean, sd
+
+    s = SurrogateREA(kappa=2.0, regressor=Spy, **kw)
+    r = run_search(s, BenchmarkObjective("cifar100", data_dir=data_dir), 30)
+    assert r.history["arch"].tolist() == ucb
+    X, mean, sd = s.model_.calls[-1]
+    last = s._rows([NB201Arch.parse(ucb[-1])])[0]
+    np.testing.assert_array_equal(X[int(np.argmax(mean + 2.0 * sd))], last)
+
+
+def test_surrogate_kappa_validation():
+    feats = surrogate_features(("graf",))
+    with pytest.raises(ValueError, match="kappa must be a finite number >= 0"):
+        SurrogateREA(features=feats, kappa=-1.0, seed=0)
+
+    class Plain:  # a regressor without predict_spread
+        def fit(self, X, y):
+            self.m = float(np.mean(y))
+            return self
+
+        def predict(self, X):
+            return np.full(len(X), self.m)
+
+    s = SurrogateREA(features=feats, kappa=0.5, regressor=lambda seed: Plain(), n_init=2, seed=0)
+    for _ in range(2):
+        a = s.ask()
+        s.tell(a, 50.0)
+    with pytest.raises(ValueError, match="needs a regressor with predict_spread"):
+        s.ask()
+
+
 def test_cli_surrogate_skip_isomorphs_queries_no_isomorph_twice(tmp_path, data_dir):
     hist = tmp_path / "h.csv"
     code = main(["search", "--data-dir", str(data_dir), "--dataset", "cifar10", "--algorithm", "surrogate-rea",
@@ -156,6 +210,7 @@ def test_cli_naswot_says_score_source(data_dir, capsys):
     (["--algorithm", "rea", "--target", "nope"], "unknown target column"),
     (["--algorithm", "rea", "--history", "h.txt"], "must end in"),
     (["--algorithm", "surrogate-rea", "--warm-start", "bo"], "unknown --warm-start"),
+    (["--algorithm", "surrogate-rea", "--kappa", "-1"], "kappa must be a finite number >= 0"),
 ])
 def test_cli_bad_input(data_dir, capsys, argv, msg):
     assert main(["search", "--data-dir", str(data_dir), *argv, "--json"]) == 2

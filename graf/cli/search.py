@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", type=int, default=100, help="surrogate-REA: children scored per query (default: 100)")
     p.add_argument("--refit-every", type=int, default=10, help="surrogate-REA: refit after this many new values (default: 10)")
     p.add_argument("--epsilon", type=float, default=0.3, help="surrogate-REA: chance of a random candidate (default: 0.3)")
+    p.add_argument("--kappa", type=float, default=0.0,
+                   help="surrogate-REA: pick candidates by predicted mean + KAPPA * sd over the forest's trees "
+                        "(an upper confidence bound; 0: the prediction alone) (default: 0.0)")
     p.add_argument("--skip-isomorphs", action="store_true",
                    help="surrogate-REA: never consider a candidate isomorphic to a queried net (same computation); "
                         "measured no better than the default (docs/BENCHMARKS.md)")
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> dict:
         features = surrogate_features(inputs, args.data_dir, proxies_file=args.proxies_file)
         valid_only = valid_only or "zcp" in inputs
         options.update(n_candidates=args.candidates, refit_every=args.refit_every, epsilon=args.epsilon,
-                       n_init=args.population_size, skip_isomorphs=args.skip_isomorphs)
+                       kappa=args.kappa, n_init=args.population_size, skip_isomorphs=args.skip_isomorphs)
         info["surrogate_inputs"] = list(inputs)
         info["warm_start"] = args.warm_start
         if args.warm_start == "naswot":

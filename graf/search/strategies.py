@@ -218,8 +218,12 @@ class SurrogateREA(REA):
     ``n_init`` of ``n_init_samples`` random nets by proxy score, as AREA). After that each ask
     generates ``n_candidates`` distinct, not yet queried children by tournament selection and
     mutation, predicts their target with a regressor fitted on all told values, and returns
-    the best predicted one (with probability ``epsilon`` a random candidate instead). The
-    regressor is refit after every ``refit_every`` new values. With ``skip_isomorphs`` a
+    the best one by ``mean + kappa * sd`` (with probability ``epsilon`` a random candidate
+    instead), where mean and sd are the mean and spread of the ensemble's trees' predictions
+    (``kappa=0``: the plain prediction; ``kappa > 0``, an upper confidence bound, also favours
+    candidates the trees disagree on and needs a regressor with ``predict_spread``, as
+    :class:`~graf.predictor.GrafRegressor` has). The regressor is refit after every
+    ``refit_every`` new values. With ``skip_isomorphs`` a
     candidate isomorphic to a queried or pending net (same ``iso_key``) is not considered.
 
     ``features``: a DataFrame of input features indexed by arch string, covering the space.
@@ -239,6 +243,7 @@ class SurrogateREA(REA):
         n_candidates: int = 100,
         refit_every: int = 5,
         epsilon: float = 0.3,
+        kappa: float = 0.0,
         scores=None,
         n_init_samples: int = 100,
         skip_isomorphs: bool = False,
@@ -250,12 +255,15 @@ class SurrogateREA(REA):
             raise ValueError("SurrogateREA needs n_candidates >= 1, refit_every >= 1 and n_init >= 2")
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+        if not (math.isfinite(kappa) and kappa >= 0.0):
+            raise ValueError(f"kappa must be a finite number >= 0, got {kappa}")
         if scores is not None and scores.valid_only and not valid_only:
             raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
         self.n_init = int(n_init)
         self.n_candidates = int(n_candidates)
         self.refit_every = int(refit_every)
         self.epsilon = float(epsilon)
+        self.kappa = float(kappa)
         self.scores = scores
         self.n_init_samples = int(n_init_samples)
         self.skip_isomorphs = bool(skip_isomorphs)
@@ -285,6 +293,11 @@ class SurrogateREA(REA):
             archs = [a for a, _ in self.told]
             y = np.array([v for _, v in self.told])
             self.model_ = self._make_regressor(int(self._rng.integers(2**31 - 1)))
+            if self.kappa and not callable(getattr(self.model_, "predict_spread", None)):
+                raise ValueError(
+                    f"kappa={self.kappa} needs a regressor with predict_spread(X) -> (mean, sd), "
+                    f"which {type(self.model_).__name__} lacks; use kappa=0"
+                )
             self.model_.fit(self._rows(archs), y)
             self._fitted_on = len(self.told)
             self.n_fits += 1
@@ -302,7 +315,12 @@ class SurrogateREA(REA):
         pool = list(cands.values())
         if self.epsilon and self._rng.random() < self.epsilon:
             return pool[int(self._rng.integers(len(pool)))]
-        pred = self.model_.predict(self._rows(pool))
+        rows = self._rows(pool)
+        if self.kappa:
+            mean, sd = self.model_.predict_spread(rows)
+            pred = mean + self.kappa * sd
+        else:
+            pred = self.model_.predict(rows)
         return pool[int(np.argmax(pred))]
 
 
