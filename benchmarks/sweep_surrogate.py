@@ -1,7 +1,7 @@
 """Design sweep of surrogate-REA (issue 5) on tuning seeds, then the chosen design on the report seeds.
 
-The design choices (candidates per query, refit schedule, exploration ε, warm start, isomorph
-skipping, population) are chosen on seeds that are never reported (``--tune-seeds``, default
+The design choices (candidates per query, refit schedule, exploration ε, the UCB weight κ,
+warm start, isomorph skipping, population) are chosen on seeds that are never reported (``--tune-seeds``, default
 1000..1029), so the reported numbers (seeds 0..19, as every other search benchmark) are not
 selected on their own noise.
 
@@ -57,6 +57,11 @@ DESIGNS: dict[str, dict] = {
     "own": dict(BASE, inputs="graf,proxies"),
     "own-iso": dict(BASE, inputs="graf,proxies", skip_isomorphs=True),
     "nwotwarm-own-iso": dict(BASE, inputs="graf,proxies", skip_isomorphs=True, warm_start="naswot"),
+    # upper-confidence-bound acquisition: mean + kappa * sd over the forest's trees
+    "ucb0.25": dict(BASE, kappa=0.25),
+    "ucb0.5": dict(BASE, kappa=0.5),
+    "ucb0.75": dict(BASE, kappa=0.75),
+    "ucb1": dict(BASE, kappa=1.0),
     # the predictor issue's best recipe (rf + extra trees, max_features=0.33), 100 trees each
     "iso-pair": dict(BASE, skip_isomorphs=True, regressor="pair"),
     "own-iso-pair": dict(BASE, inputs="graf,proxies", skip_isomorphs=True, regressor="pair"),
