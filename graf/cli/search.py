@@ -34,9 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--candidates", type=int, default=100, help="surrogate-REA: children scored per query (default: 100)")
     p.add_argument("--refit-every", type=int, default=10, help="surrogate-REA: refit after this many new values (default: 10)")
     p.add_argument("--epsilon", type=float, default=0.3, help="surrogate-REA: chance of a random candidate (default: 0.3)")
-    p.add_argument("--kappa", type=float, default=0.0,
+    p.add_argument("--kappa", type=float, default=0.5,
                    help="surrogate-REA: pick candidates by predicted mean + KAPPA * sd over the forest's trees "
-                        "(an upper confidence bound; 0: the prediction alone) (default: 0.0)")
+                        "(an upper confidence bound; 0: the prediction alone) (default: 0.5)")
     p.add_argument("--skip-isomorphs", action="store_true",
                    help="surrogate-REA: never consider a candidate isomorphic to a queried net (same computation); "
                         "measured no better than the default (docs/BENCHMARKS.md)")

@@ -220,9 +220,11 @@ class SurrogateREA(REA):
     mutation, predicts their target with a regressor fitted on all told values, and returns
     the best one by ``mean + kappa * sd`` (with probability ``epsilon`` a random candidate
     instead), where mean and sd are the mean and spread of the ensemble's trees' predictions
-    (``kappa=0``: the plain prediction; ``kappa > 0``, an upper confidence bound, also favours
-    candidates the trees disagree on and needs a regressor with ``predict_spread``, as
-    :class:`~graf.predictor.GrafRegressor` has). The regressor is refit after every
+    (``kappa > 0``, an upper confidence bound, also favours candidates the trees disagree on
+    and needs a regressor with ``predict_spread``, as :class:`~graf.predictor.GrafRegressor`
+    has; ``kappa=0``: the plain prediction, for any regressor with ``predict``). The default
+    0.5 found the best net by target more often than 0 on tuning and report seeds
+    (docs/BENCHMARKS.md). The regressor is refit after every
     ``refit_every`` new values. With ``skip_isomorphs`` a
     candidate isomorphic to a queried or pending net (same ``iso_key``) is not considered.
 
@@ -243,7 +245,7 @@ class SurrogateREA(REA):
         n_candidates: int = 100,
         refit_every: int = 5,
         epsilon: float = 0.3,
-        kappa: float = 0.0,
+        kappa: float = 0.5,
         scores=None,
         n_init_samples: int = 100,
         skip_isomorphs: bool = False,

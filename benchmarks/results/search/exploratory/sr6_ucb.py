@@ -2,7 +2,7 @@
 import json, sys, time
 import numpy as np
 from pathlib import Path; HERE = Path(__file__).resolve().parent; sys.path.insert(0, str(HERE.parents[3])); sys.path.insert(0, str(HERE.parents[2]))
-from bench_search import SURROGATE
+from bench_search import SURROGATE_K0 as SURROGATE  # the default when these ran (kappa = 0)
 from graf.search import BenchmarkObjective, run_search, surrogate_features
 from graf.search.strategies import SurrogateREA
 
