@@ -180,6 +180,19 @@ def test_cli_surrogate_skip_isomorphs_queries_no_isomorph_twice(tmp_path, data_d
         assert keys[i] not in keys[:i], i
 
 
+def test_cli_surrogate_kappa_reaches_the_strategy(tmp_path, data_dir, capsys):
+    archs = {}
+    for kappa in ("0", "2"):
+        hist = tmp_path / f"h{kappa}.csv"
+        code = main(["search", "--data-dir", str(data_dir), "--dataset", "cifar100", "--algorithm", "surrogate-rea",
+                     "--budget", "30", "--seeds", "1", "--candidates", "50", "--epsilon", "0", "--kappa", kappa,
+                     "--history", str(hist), "--json"])
+        assert code == 0
+        assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["kappa"] == float(kappa)
+        archs[kappa] = pd.read_csv(hist)["arch"].tolist()
+    assert archs["0"][:10] == archs["2"][:10] and archs["0"][10:] != archs["2"][10:]
+
+
 def test_cli_search_json_and_history(tmp_path, data_dir, capsys):
     hist = tmp_path / "h.parquet"
     code = main(["search", "--data-dir", str(data_dir), "--dataset", "imagenet16", "--algorithm", "rea",

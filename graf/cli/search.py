@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> dict:
                        kappa=args.kappa, n_init=args.population_size, skip_isomorphs=args.skip_isomorphs)
         info["surrogate_inputs"] = list(inputs)
         info["warm_start"] = args.warm_start
+        info["kappa"] = args.kappa
         if args.warm_start == "naswot":
             options["scores"] = scores
     unit = "queries" if args.algorithm == "naswot" else args.budget_unit
