@@ -141,6 +141,9 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
         The mean equals :meth:`predict` (every tree weighs the same, also across the two
         forests of "rf+extra_trees"); the standard deviation is the ensemble's disagreement,
         an uncertainty estimate (e.g. for an upper-confidence-bound acquisition in search).
+        With ``target_transform="rank"`` each tree's prediction is mapped back to the target
+        scale first, so the mean can differ slightly from :meth:`predict`, which maps back
+        the ensemble's mean.
         """
         check_is_fitted(self, "estimator_")
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")

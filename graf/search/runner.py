@@ -104,7 +104,7 @@ def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.P
 def _own_proxies(proxies_file, valid_only: bool) -> pd.DataFrame:
     """The proxy table's numeric columns (prefix ``proxies.``) for every net of the space."""
     from graf.data.paths import default_proxies_file
-    from graf.features.groups import rows_for, load_proxy_table
+    from graf.features.groups import load_proxy_table, rows_for
     from graf.spaces import nb201
 
     try:
