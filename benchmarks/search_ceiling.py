@@ -53,7 +53,7 @@ def pick_ranks(table: pd.DataFrame, history: pd.DataFrame, dataset: str) -> pd.D
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--histories", default=str(REPO / "benchmarks/results/search/history_*_surrogate-rea_q100_seeds100.parquet"),
+    ap.add_argument("--histories", default=str(REPO / "benchmarks/results/search/history_*_surrogate-rea*_q100_seeds100.parquet"),
                     help="glob of run-history files (history_<dataset>_*.parquet) to analyse")
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
