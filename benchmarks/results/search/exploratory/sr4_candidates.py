@@ -1,11 +1,11 @@
 """Exploratory: candidate-generation variants of surrogate-REA on tuning seeds."""
-import json, sys, time
-import numpy as np, pandas as pd
+import sys
+import numpy as np
 from pathlib import Path; HERE = Path(__file__).resolve().parent; sys.path.insert(0, str(HERE.parents[3])); sys.path.insert(0, str(HERE.parents[2]))
 from bench_search import SURROGATE_K0 as SURROGATE  # the default when these ran (kappa = 0)
-from graf.search import BenchmarkObjective, run_search, surrogate_features
+from graf.search import surrogate_features
+from _tuning import tune
 from graf.search.strategies import SurrogateREA
-from graf.spaces import nb201
 from graf.spaces.nb201 import NB201Arch, EDGES, OPS
 
 def neighbours(a, valid_only=False):
@@ -69,15 +69,6 @@ VARIANTS = {
     "nbhd2-1": dict(mode="nbhd2", k=1),
 }
 if __name__ == "__main__":
-    names = sys.argv[1].split(","); seeds = range(1000, 1030)
     feats = surrogate_features(("graf",))
-    out = open(HERE / "sr45_tuning.jsonl", "a")
-    for ds in ("cifar10", "cifar100", "imagenet16"):
-        obj = BenchmarkObjective(ds)
-        for name in names:
-            t0 = time.time(); tests = []
-            for s in seeds:
-                st = Variant(features=feats, seed=s, **dict(SURROGATE, **VARIANTS[name]))
-                r = run_search(st, obj, 100, unit="queries"); tests.append(r.test)
-                out.write(json.dumps(dict(design=name, dataset=ds, seed=s, test=r.test)) + "\n"); out.flush()
-            print(ds, name, round(np.mean(tests), 3), round(np.std(tests, ddof=1) / np.sqrt(len(tests)), 3), f"{time.time()-t0:.0f}s", flush=True)
+    tune(sys.argv[1].split(","), lambda name, s: Variant(features=feats, seed=s, **dict(SURROGATE, **VARIANTS[name])),
+         HERE / "sr45_tuning.jsonl")
