@@ -147,8 +147,7 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimator_")
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
-        forests = self.estimator_.estimators_ if isinstance(self.estimator_, VotingRegressor) else [self.estimator_]
-        per_tree = np.stack([tree.predict(X) for forest in forests for tree in forest.estimators_])
+        per_tree = np.stack([tree.predict(X) for forest in self._forests() for tree in forest.estimators_])
         if self.target_transform == "rank":
             per_tree = np.interp(per_tree, self.cdf_sorted_, self.y_sorted_)
         return per_tree.mean(axis=0), per_tree.std(axis=0)
@@ -162,6 +161,8 @@ class GrafRegressor(RegressorMixin, BaseEstimator):
     def feature_importances_(self) -> np.ndarray:
         """Impurity importances of the fitted ensemble (one per input column; the mean over averaged forests)."""
         check_is_fitted(self, "estimator_")
-        if isinstance(self.estimator_, VotingRegressor):
-            return np.mean([f.feature_importances_ for f in self.estimator_.estimators_], axis=0)
-        return self.estimator_.feature_importances_
+        return np.mean([f.feature_importances_ for f in self._forests()], axis=0)
+
+    def _forests(self) -> list:
+        """The fitted forests whose predictions are averaged (one, or two for "rf+extra_trees")."""
+        return list(self.estimator_.estimators_) if isinstance(self.estimator_, VotingRegressor) else [self.estimator_]
