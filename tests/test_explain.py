@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -153,6 +154,10 @@ def test_explain_max_explained_draws_seeded_test_rows(data_dir, tmp_path):
     assert set(a["X_explained"].index) <= set(ds.X.index[test])
     with pytest.raises(ValueError, match="max_explained must be positive"):
         explain(ds, train_size=100, seed=2, max_explained=0)
+    # recipes that are not forests (boosting, a log-target, a weighted blend) fail before fitting
+    for model in ("catboost-logerr", "rf+et+catboost-logerr", "lightgbm"):
+        with pytest.raises(ValueError, match=f"need a forest recipe .*{re.escape(repr(model))} is"):
+            explain(ds, train_size=100, seed=2, model=model)
 
 
 def test_auto_backend_switches_on_row_count(monkeypatch):

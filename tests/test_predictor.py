@@ -162,9 +162,11 @@ def test_tuned_regressor_searches_on_fit_data_only():
 def test_every_recipe_is_seeded(name):
     if name == "lightgbm":
         pytest.importorskip("lightgbm")  # optional extra "boost"
-    est = make_predictor(name, 11)
-    params = est.get_params()
-    assert params.get("random_state", params.get("estimator__random_state")) == 11
+    if "catboost" in name:
+        pytest.importorskip("catboost")  # optional extra "boost"
+    params = make_predictor(name, 11).get_params(deep=True)
+    seeds = {k: v for k, v in params.items() if k.endswith(("random_state", "random_seed"))}
+    assert seeds and set(seeds.values()) == {11}, seeds
 
 
 @pytest.mark.parametrize("model", ["rf", "extra_trees"])

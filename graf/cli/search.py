@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", type=float, default=100,
                    help="search budget in --budget-unit; for naswot: N, the number of nets scored (default: 100)")
     p.add_argument("--budget-unit", default="queries",
-                   help=f"count queries or simulated training seconds (cifar10_train_seconds_12ep) (default: queries)")
+                   help="count queries or simulated training seconds (cifar10_train_seconds_12ep) (default: queries)")
     p.add_argument("--seeds", type=int, default=20, help="number of seeds 0..k-1 (default: 20)")
     p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
     p.add_argument("--target", default=None, help=f"search-signal column (defaults: {defaults})")

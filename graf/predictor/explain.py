@@ -217,6 +217,7 @@ def explain(
     ``None`` explains the whole test set. ``backend`` and ``progress``: see :func:`shap_values`
     (``n_jobs`` is the forest's threads and, with backend ``shap``, SHAP's processes).
     """
+    from graf.predictor.estimator import GrafRegressor
     from graf.predictor.models import make_predictor
     from graf.predictor.protocol import protocol_split, rank_metrics
 
@@ -229,7 +230,13 @@ def explain(
         rows = np.sort(np.random.default_rng(seed).choice(len(X_test), size=int(max_explained), replace=False))
         X_explained = X_test.iloc[rows]
     backend = _resolved(backend, len(X_explained))
-    est = make_predictor(model, seed, n_jobs).fit(X.iloc[train], y[train])
+    est = make_predictor(model, seed, n_jobs)
+    if not isinstance(getattr(est, "estimator", est), GrafRegressor):  # GridSearchCV recipes wrap one
+        raise ValueError(
+            f"SHAP explanations need a forest recipe (a GrafRegressor, e.g. rf, rf-mf0.33, rf+et-mf0.33); "
+            f"{model!r} is {type(est).__name__}"
+        )
+    est.fit(X.iloc[train], y[train])
     tau, rho = rank_metrics(y[test], est.predict(X_test))
     start = time.perf_counter()
     values, expected = shap_values(est, X_explained, backend=backend, n_jobs=n_jobs, progress=progress)

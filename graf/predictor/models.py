@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import VotingRegressor
 from sklearn.model_selection import GridSearchCV, KFold
 
 from graf.predictor.estimator import GrafRegressor, kendall_tau_score
+from graf.predictor.targets import LogErrorTransformer
 
-__all__ = ["PREDICTORS", "make_predictor", "tuned_regressor", "DEFAULT_GRID"]
+__all__ = ["PREDICTORS", "make_predictor", "tuned_regressor", "DEFAULT_GRID", "catboost_logerr", "forests_and_catboost"]
 
 #: the grid searched by the ``*-cv`` recipes (chosen by Kendall tau in k-fold CV on the train set).
 DEFAULT_GRID = {"max_features": [1.0, 0.33, 0.1]}
@@ -36,6 +39,36 @@ def lightgbm_regressor(seed: int, n_jobs: int | None = 1):
         random_state=seed,
         n_jobs=n_jobs or 1,
         verbose=-1,
+    )
+
+
+def catboost_logerr(seed: int, n_jobs: int | None = 1, *, iterations: int = 2000, rsm: float = 0.33):
+    """CatBoost (optional extra ``boost``) fitted on ``log(100.5 - accuracy)``; for accuracies in percent.
+
+    2000 symmetric trees of depth 6 (CatBoost's default depth and automatic learning rate), a
+    third of the features per split (``rsm``). The log-error target is
+    :class:`graf.predictor.targets.LogErrorTransformer`; targets of 100.5 or more are rejected.
+    """
+    try:
+        from catboost import CatBoostRegressor
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ValueError("model 'catboost-logerr' needs the optional package catboost: pip install 'graf-nas[boost]'") from None
+    booster = CatBoostRegressor(
+        iterations=iterations,
+        rsm=rsm,
+        random_seed=seed,
+        thread_count=n_jobs or 1,
+        verbose=0,
+        allow_writing_files=False,
+    )
+    return TransformedTargetRegressor(regressor=booster, transformer=LogErrorTransformer())
+
+
+def forests_and_catboost(seed: int, n_jobs: int | None = 1) -> VotingRegressor:
+    """Weighted mean of ``rf+et-mf0.33`` (weight 1) and ``catboost-logerr`` (weight 2)."""
+    return VotingRegressor(
+        [("forests", PREDICTORS["rf+et-mf0.33"](seed, n_jobs)), ("catboost", catboost_logerr(seed, n_jobs))],
+        weights=[1, 2],
     )
 
 
@@ -80,6 +113,10 @@ PREDICTORS: dict[str, Callable[[int, int | None], object]] = {
         base=GrafRegressor(model="extra_trees", random_state=seed, n_jobs=n_jobs), random_state=seed
     ),
     "lightgbm": lightgbm_regressor,
+    # CatBoost on the log error rate, alone and averaged with rf+et-mf0.33: the best measured
+    # (docs/BENCHMARKS.md); both need the optional extra "boost" and accuracy targets in percent
+    "catboost-logerr": catboost_logerr,
+    "rf+et+catboost-logerr": forests_and_catboost,
 }
 
 
