@@ -104,7 +104,7 @@ PREDICTORS: dict[str, Callable[[int, int | None], object]] = {
     "rf-mf0.33": lambda seed, n_jobs: GrafRegressor(max_features=0.33, random_state=seed, n_jobs=n_jobs),
     "extra_trees": lambda seed, n_jobs: GrafRegressor(model="extra_trees", random_state=seed, n_jobs=n_jobs),
     # a random forest and extremely randomised trees, 300 trees each, a third of the features
-    # per split, predictions averaged: the best recipe measured (docs/BENCHMARKS.md)
+    # per split, predictions averaged: the best forest recipe measured (docs/BENCHMARKS.md)
     "rf+et-mf0.33": lambda seed, n_jobs: GrafRegressor(
         model="rf+extra_trees", n_estimators=300, max_features=0.33, random_state=seed, n_jobs=n_jobs
     ),
