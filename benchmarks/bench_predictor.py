@@ -83,6 +83,8 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
             "n_features": ds.X.shape[1],
             "dropped": ds.dropped,
             "results": res.summary(),
+            # tau of every run, by train size in seed order (for checks on a subset of seeds)
+            "tau_by_seed": {str(n): g.sort_values("seed")["tau"].tolist() for n, g in res.runs.groupby("train_size")},
             "wall_seconds": time.perf_counter() - start,
         },
     )

@@ -215,6 +215,7 @@ def test_cli_evaluate_json(capsys, data_dir):
         (["--train-sizes", "9445"], "train size 9445 must be smaller than the number of nets (9445)"),
         (["--inputs", "proxies", "--proxies-file", "no/such.parquet"], "proxy table no/such.parquet not found"),
         (["--model", "svm"], "unknown model 'svm'"),
+        (["--model", "cellgnn-logerr"], "needs the onehot feature group"),
         (["--seeds", "0"], "--seeds must be at least 1"),
     ],
 )

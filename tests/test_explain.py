@@ -155,7 +155,7 @@ def test_explain_max_explained_draws_seeded_test_rows(data_dir, tmp_path):
     with pytest.raises(ValueError, match="max_explained must be positive"):
         explain(ds, train_size=100, seed=2, max_explained=0)
     # recipes that are not forests (a boosted log-target model, a weighted blend) fail before fitting
-    for model in ("catboost-logerr", "rf+et+catboost-logerr"):  # catboost is in the extra "dev"
+    for model in ("catboost-logerr", "rf+et+catboost-logerr", "cellgnn-logerr"):  # catboost is in the extra "dev"
         with pytest.raises(ValueError, match=f"need a forest recipe .*{re.escape(repr(model))} is"):
             explain(ds, train_size=100, seed=2, model=model)
 

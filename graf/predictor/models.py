@@ -13,10 +13,20 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import VotingRegressor
 from sklearn.model_selection import GridSearchCV, KFold
 
+from graf.predictor.cellgnn import CellGNNRegressor
 from graf.predictor.estimator import GrafRegressor, kendall_tau_score
 from graf.predictor.targets import LogErrorTransformer
 
-__all__ = ["PREDICTORS", "make_predictor", "tuned_regressor", "DEFAULT_GRID", "catboost_logerr", "forests_and_catboost"]
+__all__ = [
+    "PREDICTORS",
+    "make_predictor",
+    "tuned_regressor",
+    "DEFAULT_GRID",
+    "catboost_logerr",
+    "cell_gnn_logerr",
+    "forests_and_catboost",
+    "forests_catboost_and_gnn",
+]
 
 #: the grid searched by the ``*-cv`` recipes (chosen by Kendall tau in k-fold CV on the train set).
 DEFAULT_GRID = {"max_features": [1.0, 0.33, 0.1]}
@@ -72,6 +82,30 @@ def forests_and_catboost(seed: int, n_jobs: int | None = 1) -> VotingRegressor:
     )
 
 
+def cell_gnn_logerr(seed: int, n_jobs: int | None = 1) -> TransformedTargetRegressor:
+    """:class:`graf.predictor.cellgnn.CellGNNRegressor` (5 networks) fitted on ``log(100.5 - accuracy)``.
+
+    Reads only the ``onehot`` feature group (needs it in the inputs) and needs PyTorch.
+    ``n_jobs`` is not used: torch's own thread setting applies.
+    """
+    return TransformedTargetRegressor(regressor=CellGNNRegressor(random_state=seed), transformer=LogErrorTransformer())
+
+
+def forests_catboost_and_gnn(seed: int, n_jobs: int | None = 1) -> VotingRegressor:
+    """Weighted mean of ``rf+et-mf0.33`` (weight 1), ``catboost-logerr`` (2) and ``cellgnn-logerr`` (0.5).
+
+    The GNN reads the cell from the ``onehot`` group; the trees use every input column.
+    """
+    return VotingRegressor(
+        [
+            ("forests", PREDICTORS["rf+et-mf0.33"](seed, n_jobs)),
+            ("catboost", catboost_logerr(seed, n_jobs)),
+            ("gnn", cell_gnn_logerr(seed, n_jobs)),
+        ],
+        weights=[1, 2, 0.5],
+    )
+
+
 def tuned_regressor(
     *,
     base: GrafRegressor | None = None,
@@ -117,6 +151,10 @@ PREDICTORS: dict[str, Callable[[int, int | None], object]] = {
     # (docs/BENCHMARKS.md); both need the optional extra "boost" and accuracy targets in percent
     "catboost-logerr": catboost_logerr,
     "rf+et+catboost-logerr": forests_and_catboost,
+    # a graph neural network on the cell (onehot group, PyTorch), alone and as a third member
+    # of the blend above, where it adds what the features miss (docs/BENCHMARKS.md)
+    "cellgnn-logerr": cell_gnn_logerr,
+    "rf+et+catboost+gnn": forests_catboost_and_gnn,
 }
 
 

@@ -1,0 +1,233 @@
+"""A graph neural predictor on the cell itself: op-gated message passing over the cell's DAG.
+
+The tree recipes see the architecture through hand-made features (GRAF, proxies). This model
+reads the cell instead: node 0 holds a learned vector; every other node sums the messages of
+its incoming edges, where an edge with op ``o`` from node ``i`` sends ``sigmoid(e_o) * (W_i h_i)``
+(``e_o`` a learned op embedding, ``W_i`` a linear map per source node, the op ``none`` sends
+nothing); a small MLP reads the last node. This is the op-gating idea of GATES (Ning et al.,
+2020). It is trained on the standardised target with squared error plus a pairwise logistic
+ranking loss, full batch with AdamW, and ``n_models`` networks from different initialisations
+are averaged.
+
+The cell comes from the ``onehot`` feature group: ``X`` must be a DataFrame with the columns
+``onehot.<s>-<t>.<op>`` (one per edge and op, nodes numbered from 0, edges ``s < t``), exactly
+one op set per edge. Every other column is ignored, so the model can sit in a
+:class:`~sklearn.ensemble.VotingRegressor` next to recipes that use the other feature groups.
+
+Needs PyTorch (the optional extra ``proxies``); torch is imported on ``fit``/``predict`` only.
+Randomness comes from a :class:`torch.Generator` seeded with ``random_state``: no global seed
+and no global torch setting is touched. Same seed, same predictions (on the same machine).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["CellGNNRegressor", "cell_from_onehot"]
+
+_COLUMN = re.compile(r"^onehot\.(\d+)-(\d+)\.(.+)$")
+#: above this many training nets, each epoch's ranking loss uses this many nets drawn at random
+_RANK_ROWS = 1024
+
+
+def cell_from_onehot(X: pd.DataFrame) -> tuple[list[tuple[int, int]], list[str], np.ndarray]:
+    """Decode the ``onehot.<s>-<t>.<op>`` columns of ``X`` into ``(edges, ops, op_index)``.
+
+    ``edges`` are ``(s, t)`` pairs sorted by target then source, ``ops`` the op names in column
+    order and ``op_index`` an ``(n_nets, n_edges)`` integer array. Raises ``ValueError`` when
+    ``X`` is not a DataFrame, has no such columns, lacks an (edge, op) combination, or a row
+    does not set exactly one op per edge.
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise ValueError(
+            "the cell GNN reads the cell from the onehot feature group: pass a pandas DataFrame "
+            "with onehot.<s>-<t>.<op> columns (add onehot to --inputs)"
+        )
+    cols: dict[tuple[int, int], dict[str, str]] = {}
+    ops: list[str] = []
+    for c in X.columns:
+        m = _COLUMN.match(str(c))
+        if m is None:
+            continue
+        s, t, op = int(m.group(1)), int(m.group(2)), m.group(3)
+        if s >= t:
+            raise ValueError(f"onehot column {c!r}: an edge must go from a lower to a higher node")
+        cols.setdefault((s, t), {})[op] = c
+        if op not in ops:
+            ops.append(op)
+    if not cols:
+        raise ValueError("the cell GNN needs the onehot feature group (columns onehot.<s>-<t>.<op>); add onehot to --inputs")
+    edges = sorted(cols, key=lambda e: (e[1], e[0]))
+    for e in edges:
+        missing = [op for op in ops if op not in cols[e]]
+        if missing:
+            raise ValueError(f"onehot columns for edge {e[0]}-{e[1]} lack op(s) {missing}")
+    onehot = np.stack([X[[cols[e][op] for op in ops]].to_numpy(dtype=np.float64) for e in edges], axis=1)
+    ok = np.isin(onehot, (0.0, 1.0)).all(axis=2) & (onehot.sum(axis=2) == 1)
+    if not ok.all():
+        row, edge = np.argwhere(~ok)[0]
+        s, t = edges[edge]
+        raise ValueError(
+            f"net {X.index[row]!r}: edge {s}-{t} must have exactly one op set to 1 in its onehot columns"
+        )
+    return edges, ops, onehot.argmax(axis=2)
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ValueError("the cell GNN needs PyTorch: pip install torch==2.13.0 'graf-nas[proxies]'") from None
+    return torch
+
+
+def _network(torch, edges, n_ops: int, none_op: int | None, dim: int, generator):
+    """The op-gated DAG network, initialised from ``generator``."""
+    nn = torch.nn
+    n_nodes = max(t for _, t in edges) + 1
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.source = nn.Parameter(torch.empty(dim))
+            self.op_embedding = nn.Parameter(torch.empty(n_ops, dim))
+            self.maps = nn.ModuleList([nn.Linear(dim, dim) for _ in range(n_nodes - 1)])
+            self.head = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, 1))
+            blocked = torch.zeros(n_ops)
+            if none_op is not None:
+                blocked[none_op] = 1.0
+            self.register_buffer("passes", 1.0 - blocked)
+
+        def forward(self, op_index):
+            h = [self.source.expand(op_index.shape[0], -1)]
+            for node in range(1, n_nodes):
+                total = torch.zeros_like(h[0])
+                for k, (s, t) in enumerate(edges):
+                    if t == node:
+                        op = op_index[:, k]
+                        gate = torch.sigmoid(self.op_embedding[op]) * self.passes[op].unsqueeze(1)
+                        total = total + gate * self.maps[s](h[s])
+                h.append(torch.relu(total) if node < n_nodes - 1 else total)
+            return self.head(h[-1]).squeeze(1)
+
+    net = Net()
+    with torch.no_grad():
+        net.source.normal_(0.0, 0.1, generator=generator)
+        net.op_embedding.normal_(0.0, 1.0, generator=generator)
+        for layer in [*net.maps, net.head[0], net.head[2]]:
+            bound = 1.0 / math.sqrt(layer.in_features)
+            layer.weight.uniform_(-bound, bound, generator=generator)
+            layer.bias.uniform_(-bound, bound, generator=generator)
+    return net
+
+
+class CellGNNRegressor(RegressorMixin, BaseEstimator):
+    """Op-gated message passing over the cell DAG (see the module docstring); scikit-learn API.
+
+    Parameters
+    ----------
+    dim : int
+        Width of the node states and op embeddings (the head is ``2 * dim`` wide).
+    epochs : int
+        Full-batch AdamW steps per network.
+    learning_rate, weight_decay : float
+        AdamW settings.
+    rank_weight : float
+        Weight of the pairwise logistic ranking loss next to the squared error (0 turns it off).
+    n_models : int
+        Networks from different initialisations whose predictions are averaged.
+    random_state : int or None
+        Seeds the initialisations (and, above 1024 training nets, the nets drawn for the
+        ranking loss each epoch).
+    """
+
+    def __init__(
+        self,
+        dim: int = 64,
+        epochs: int = 400,
+        learning_rate: float = 2e-3,
+        weight_decay: float = 1e-2,
+        rank_weight: float = 1.0,
+        n_models: int = 5,
+        random_state: int | None = None,
+    ):
+        self.dim = dim
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.rank_weight = rank_weight
+        self.n_models = n_models
+        self.random_state = random_state
+
+    def _check_params(self):
+        for name in ("dim", "epochs", "n_models"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"CellGNNRegressor: {name} must be a positive integer, got {value!r}")
+        for name in ("learning_rate", "weight_decay", "rank_weight"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0 or (name == "learning_rate" and value == 0):
+                raise ValueError(f"CellGNNRegressor: {name} must be a finite number >= 0 (> 0 for learning_rate), got {value!r}")
+
+    def fit(self, X, y):
+        self._check_params()
+        edges, ops, op_index = cell_from_onehot(X)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if len(y) != len(op_index):
+            raise ValueError(f"X has {len(op_index)} rows but y has {len(y)}")
+        if len(y) < 2:
+            raise ValueError("CellGNNRegressor needs at least 2 training nets")
+        if not np.isfinite(y).all():
+            raise ValueError("CellGNNRegressor: the target has NaN/inf values")
+        torch = _import_torch()
+        self.edges_, self.ops_ = edges, ops
+        self.y_mean_, self.y_scale_ = float(y.mean()), float(y.std()) or 1.0
+        target = torch.tensor((y - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+        cells = torch.tensor(op_index, dtype=torch.long)
+        none_op = ops.index("none") if "none" in ops else None
+        generator = torch.Generator().manual_seed(0 if self.random_state is None else int(self.random_state))
+        self.networks_ = []
+        for _ in range(self.n_models):
+            net = _network(torch, edges, len(ops), none_op, self.dim, generator)
+            self._train(torch, net, cells, target, generator)
+            net.eval()
+            self.networks_.append(net)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def _train(self, torch, net, cells, target, generator):
+        opt = torch.optim.AdamW(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        n = len(target)
+        for _ in range(self.epochs):
+            opt.zero_grad()
+            score = net(cells)
+            loss = torch.mean((score - target) ** 2)
+            if self.rank_weight:
+                rows = None if n <= _RANK_ROWS else torch.randperm(n, generator=generator)[:_RANK_ROWS]
+                s, t = (score, target) if rows is None else (score[rows], target[rows])
+                order = torch.sign(t[:, None] - t[None, :])
+                pairs = (order != 0).sum()
+                if pairs > 0:
+                    margins = (s[:, None] - s[None, :]) * order
+                    rank_loss = (torch.nn.functional.softplus(-margins) * (order != 0)).sum() / pairs
+                    loss = loss + self.rank_weight * rank_loss
+            loss.backward()
+            opt.step()
+
+    def predict(self, X):
+        check_is_fitted(self, "networks_")
+        edges, ops, op_index = cell_from_onehot(X)
+        if edges != self.edges_ or ops != self.ops_:
+            raise ValueError("X's onehot columns describe other edges or ops than the ones the model was fitted on")
+        torch = _import_torch()
+        cells = torch.tensor(op_index, dtype=torch.long)
+        with torch.no_grad():
+            score = torch.stack([net(cells) for net in self.networks_]).mean(0).double().numpy()
+        return score * self.y_scale_ + self.y_mean_

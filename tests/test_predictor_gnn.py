@@ -1,0 +1,99 @@
+"""The cell GNN (graf.predictor.cellgnn) and the recipes that use it; needs PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import kendalltau
+
+from graf.features.nb201 import onehot_matrix
+from graf.predictor import build_dataset, make_predictor
+from graf.predictor.cellgnn import CellGNNRegressor, cell_from_onehot
+from graf.spaces.nb201 import EDGES, OPS, NB201Arch
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+def _onehot_frame(archs):
+    names, matrix = onehot_matrix(archs)
+    return pd.DataFrame(matrix, columns=names, index=[a.to_str() for a in archs])
+
+
+@pytest.fixture(scope="module")
+def nets(data_dir):
+    """The 9445 valid nets: graf + onehot columns and CIFAR-10 accuracy (the protocol's data)."""
+    ds = build_dataset("cifar10_val_naslib", "graf,onehot", data_dir=data_dir)
+    return ds.X, ds.y.to_numpy()
+
+
+def test_cell_from_onehot_reads_the_ops_of_real_nets(nets):
+    X, _ = nets
+    edges, ops, op_index = cell_from_onehot(X)  # the graf columns are ignored
+    assert edges == list(EDGES) and ops == list(OPS)
+    for row in (0, 17, 4000, len(X) - 1):
+        arch = NB201Arch.from_str(X.index[row])
+        assert [ops[i] for i in op_index[row]] == [arch.edge_op(s, t) for s, t in EDGES]
+
+
+def test_learns_to_rank_real_nets_from_the_cell_alone(nets):
+    X, y = nets
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(X))
+    train, test = order[:512], order[512:2512]
+    model = CellGNNRegressor(n_models=1, epochs=200, random_state=0).fit(X.iloc[train], y[train])
+    pred = model.predict(X.iloc[test])
+    assert kendalltau(pred, y[test]).statistic > 0.7  # 0.765-0.78 over seeds 0..2
+
+
+def test_same_seed_same_predictions_other_seed_other_predictions(nets):
+    X, y = nets
+    fit = lambda seed: CellGNNRegressor(n_models=2, epochs=30, random_state=seed).fit(X.iloc[:64], y[:64])  # noqa: E731
+    first, again, other = (fit(s).predict(X.iloc[64:200]) for s in (3, 3, 4))
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_a_cell_whose_output_gets_nothing_has_one_prediction(nets):
+    # every edge into node 3 (the output) is "none": whatever the other edges carry, the
+    # output node's state is zero, so all such cells must get the same prediction
+    X, y = nets
+    model = CellGNNRegressor(n_models=1, epochs=30, random_state=0).fit(X.iloc[:64], y[:64])
+    none, conv = OPS.index("none"), OPS.index("nor_conv_3x3")
+    dead = [NB201Arch.from_op_indices([a, b, c, none, none, none]) for a, b, c in [(conv, conv, conv), (1, 2, 4), (0, 0, 0)]]
+    live = NB201Arch.from_op_indices([conv, conv, conv, none, none, conv])
+    pred = model.predict(_onehot_frame([*dead, live]))
+    assert pred[0] == pred[1] == pred[2]
+    assert pred[3] != pred[0]
+
+
+def test_bad_inputs_get_one_clear_error(nets):
+    X, y = nets
+    small, target = X.iloc[:40], y[:40]
+    with pytest.raises(ValueError, match="pass a pandas DataFrame"):
+        CellGNNRegressor(epochs=1).fit(small.to_numpy(), target)
+    with pytest.raises(ValueError, match="add onehot to --inputs"):
+        CellGNNRegressor(epochs=1).fit(small.filter(like="op_count"), target)
+    broken = small.copy()
+    broken.loc[broken.index[5], [f"onehot.1-2.{op}" for op in OPS]] = 1.0  # every op at once on one edge
+    with pytest.raises(ValueError, match=r"edge 1-2 must have exactly one op set to 1"):
+        CellGNNRegressor(epochs=1).fit(broken, target)
+    with pytest.raises(ValueError, match="lack op"):
+        CellGNNRegressor(epochs=1).fit(small.drop(columns="onehot.2-3.avg_pool_3x3"), target)
+    with pytest.raises(ValueError, match="NaN/inf"):
+        CellGNNRegressor(epochs=1).fit(small, np.where(np.arange(40) == 3, np.nan, target))
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        CellGNNRegressor(epochs=0).fit(small, target)
+    fitted = CellGNNRegressor(n_models=1, epochs=1).fit(small, target)
+    renamed = small.rename(columns=lambda c: c.replace("avg_pool_3x3", "pool"))
+    with pytest.raises(ValueError, match="other edges or ops"):
+        fitted.predict(renamed)
+
+
+def test_the_three_member_blend_is_the_weighted_mean_of_its_members(nets):
+    pytest.importorskip("catboost")  # optional extra "boost"
+    X, y = nets
+    train, test = X.iloc[:150], X.iloc[150:200]
+    blend = make_predictor("rf+et+catboost+gnn", 5).fit(train, y[:150]).predict(test)
+    members = [make_predictor(name, 5).fit(train, y[:150]).predict(test) for name in ("rf+et-mf0.33", "catboost-logerr", "cellgnn-logerr")]
+    np.testing.assert_allclose(blend, (members[0] + 2 * members[1] + 0.5 * members[2]) / 3.5, rtol=1e-10)
