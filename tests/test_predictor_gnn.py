@@ -90,10 +90,16 @@ def test_bad_inputs_get_one_clear_error(nets):
         fitted.predict(renamed)
 
 
-def test_the_three_member_blend_is_the_weighted_mean_of_its_members(nets):
+def test_the_three_member_blend_is_the_size_weighted_mean_of_its_members(nets):
     pytest.importorskip("catboost")  # optional extra "boost"
     X, y = nets
-    train, test = X.iloc[:150], X.iloc[150:200]
-    blend = make_predictor("rf+et+catboost+gnn", 5).fit(train, y[:150]).predict(test)
-    members = [make_predictor(name, 5).fit(train, y[:150]).predict(test) for name in ("rf+et-mf0.33", "catboost-logerr", "cellgnn-logerr")]
-    np.testing.assert_allclose(blend, (members[0] + 2 * members[1] + 0.5 * members[2]) / 3.5, rtol=1e-10)
+    train, test = X.iloc[:128], X.iloc[128:200]
+    blend = make_predictor("rf+et+catboost+gnn", 5).fit(train, y[:128])
+    # the trees do not see the onehot columns; the GNN reads only those
+    trees = X.drop(columns=[c for c in X.columns if c.startswith("onehot.")])
+    forests = make_predictor("rf+et-mf0.33", 5).fit(trees.iloc[:128], y[:128]).predict(trees.iloc[128:200])
+    boosted = make_predictor("catboost-logerr", 5).fit(trees.iloc[:128], y[:128]).predict(trees.iloc[128:200])
+    gnn = make_predictor("cellgnn-logerr", 5).fit(train, y[:128]).predict(test)
+    w = 0.5 * np.sqrt(128 / 1024)  # the GNN's weight grows with the training set, full at 1024
+    np.testing.assert_allclose(blend.weights_, [1, 2, w])
+    np.testing.assert_allclose(blend.predict(test), (forests + 2 * boosted + w * gnn) / (3 + w), rtol=1e-10)
