@@ -31,7 +31,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--archs", metavar="FILE", help="nets to use, one a line (default: the 9445 valid nets)")
     p.add_argument("--model", default="rf", help="predictor recipe (default: rf = RandomForestRegressor defaults; "
-                   "the best measured is rf+et+catboost-logerr, needs the extra 'boost' and accuracy targets; "
+                   "the best measured is rf+et+catboost+gnn, needs the extra 'boost', PyTorch, accuracy "
+                   "targets and onehot in --inputs; "
                    "the best forest is rf+et-mf0.33; all: graf.predictor.models.PREDICTORS, docs/predictor.md)")
     p.add_argument("--n-jobs", type=int, default=1, help="threads of the forest (default: 1)")
     p.add_argument("--cache-dir", default=None, help="parquet cache folder for feature tables")
