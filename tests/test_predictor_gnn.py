@@ -54,6 +54,15 @@ def test_same_seed_same_predictions_other_seed_other_predictions(nets):
     assert not np.allclose(first, other)
 
 
+def test_a_fitted_model_pickles_and_predicts_the_same(nets):
+    import pickle
+
+    X, y = nets
+    model = CellGNNRegressor(n_models=2, epochs=20, random_state=1).fit(X.iloc[:64], y[:64])
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(X.iloc[64:300]), model.predict(X.iloc[64:300]))
+
+
 def test_a_cell_whose_output_gets_nothing_has_one_prediction(nets):
     # every edge into node 3 (the output) is "none": whatever the other edges carry, the
     # output node's state is zero, so all such cells must get the same prediction

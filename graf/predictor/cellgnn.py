@@ -192,12 +192,13 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
         cells = torch.tensor(op_index, dtype=torch.long)
         none_op = ops.index("none") if "none" in ops else None
         generator = torch.Generator().manual_seed(0 if self.random_state is None else int(self.random_state))
+        self.none_op_ = none_op
+        # trained weights as state dicts (tensors), so a fitted model pickles; predict rebuilds
         self.networks_ = []
         for _ in range(self.n_models):
             net = _network(torch, edges, len(ops), none_op, self.dim, generator)
             self._train(torch, net, cells, target, generator)
-            net.eval()
-            self.networks_.append(net)
+            self.networks_.append({k: v.detach().clone() for k, v in net.state_dict().items()})
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
@@ -228,6 +229,12 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("X's onehot columns describe other edges or ops than the ones the model was fitted on")
         torch = _import_torch()
         cells = torch.tensor(op_index, dtype=torch.long)
-        with torch.no_grad():
-            score = torch.stack([net(cells) for net in self.networks_]).mean(0).double().numpy()
+        scores = []
+        for state in self.networks_:
+            net = _network(torch, self.edges_, len(self.ops_), self.none_op_, self.dim, torch.Generator())
+            net.load_state_dict(state)
+            net.eval()
+            with torch.no_grad():
+                scores.append(net(cells))
+        score = torch.stack(scores).mean(0).double().numpy()
         return score * self.y_scale_ + self.y_mean_
