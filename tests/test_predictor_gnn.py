@@ -47,11 +47,15 @@ def test_learns_to_rank_real_nets_from_the_cell_alone(nets):
 
 
 def test_same_seed_same_predictions_other_seed_other_predictions(nets):
+    import torch
+
     X, y = nets
+    state = torch.random.get_rng_state()
     fit = lambda seed: CellGNNRegressor(n_models=2, epochs=30, random_state=seed).fit(X.iloc[:64], y[:64])  # noqa: E731
     first, again, other = (fit(s).predict(X.iloc[64:200]) for s in (3, 3, 4))
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other)
+    assert torch.equal(torch.random.get_rng_state(), state)  # torch's global RNG is left alone
 
 
 def test_a_fitted_model_pickles_and_predicts_the_same(nets):

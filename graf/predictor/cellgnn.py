@@ -92,13 +92,16 @@ def _network(torch, edges, n_ops: int, none_op: int | None, dim: int, generator)
     nn = torch.nn
     n_nodes = max(t for _, t in edges) + 1
 
+    def linear(n_in, n_out):  # uninitialised (set from ``generator`` below): no global RNG is drawn
+        return nn.utils.skip_init(nn.Linear, n_in, n_out)
+
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
             self.source = nn.Parameter(torch.empty(dim))
             self.op_embedding = nn.Parameter(torch.empty(n_ops, dim))
-            self.maps = nn.ModuleList([nn.Linear(dim, dim) for _ in range(n_nodes - 1)])
-            self.head = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, 1))
+            self.maps = nn.ModuleList([linear(dim, dim) for _ in range(n_nodes - 1)])
+            self.head = nn.Sequential(linear(dim, 2 * dim), nn.ReLU(), linear(2 * dim, 1))
             blocked = torch.zeros(n_ops)
             if none_op is not None:
                 blocked[none_op] = 1.0
