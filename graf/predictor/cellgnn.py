@@ -11,8 +11,8 @@ are averaged.
 
 The cell comes from the ``onehot`` feature group: ``X`` must be a DataFrame with the columns
 ``onehot.<s>-<t>.<op>`` (one per edge and op, nodes numbered from 0, edges ``s < t``), exactly
-one op set per edge. Every other column is ignored, so the model can sit in a
-:class:`~sklearn.ensemble.VotingRegressor` next to recipes that use the other feature groups.
+one op set per edge. Every other column is ignored, so the model can sit in a blend
+(:class:`graf.predictor.blend.SizeScaledBlend`) next to recipes that use the other feature groups.
 
 Needs PyTorch (the optional extra ``proxies``); torch is imported on ``fit``/``predict`` only.
 Randomness comes from a :class:`torch.Generator` seeded with ``random_state``: no global seed
