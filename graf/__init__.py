@@ -8,12 +8,19 @@ The feature functions are imported on first use (``graf.feature_table``), so tha
 ``import graf.spaces`` or a ``graf proxies`` run does not pay for pandas and networkx.
 """
 
-from graf.spaces import SPACES, get_space
+from importlib.metadata import PackageNotFoundError, version
+
+from graf.spaces import SPACES, Space, get_space
 from graf.spaces.nb201 import NB201Arch
+from graf.spaces.tnb101_micro import TNB101MicroArch
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("graf-nas")  # one source: pyproject.toml
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+    __version__ = "0+unknown"
 
-__all__ = ["NB201Arch", "SPACES", "feature_table", "get_space", "graph_features", "__version__"]
+__all__ = ["NB201Arch", "SPACES", "Space", "TNB101MicroArch", "feature_table", "get_space", "graph_features",
+           "__version__"]
 
 _LAZY = {"feature_table": "graf.features", "graph_features": "graf.features"}
 

@@ -16,13 +16,20 @@ import pandas as pd
 
 from graf.tables import write_table
 
-__all__ = ["cache_key", "cached_table", "default_cache_dir"]
+__all__ = ["CACHE_DIR_ENV", "cache_key", "cached_table", "user_cache_dir"]
+
+CACHE_DIR_ENV = "GRAF_CACHE_DIR"
 
 
-def default_cache_dir() -> Path | None:
-    """``$GRAF_CACHE_DIR`` if set, else no cache."""
-    value = os.environ.get("GRAF_CACHE_DIR")
-    return Path(value) if value else None
+def user_cache_dir() -> Path:
+    """Where the project caches what it computes on demand: ``$GRAF_CACHE_DIR``, else the user's
+    cache directory (``platformdirs``; ``~/.cache/graf-nas`` on Linux). Never the repository."""
+    value = os.environ.get(CACHE_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("graf-nas"))
 
 
 def cache_key(description: Any) -> str:

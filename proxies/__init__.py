@@ -9,7 +9,7 @@ and ``graf proxies``.
 """
 
 from proxies.batch import cifar10_batch, synthetic_batch
-from proxies.network import TinyNetwork, build_network
+from proxies.network import NETWORK_BUILDERS, TinyNetwork, build_network, network_builder
 from proxies.registry import PROXIES, Proxy, ProxyError, available, compute_proxies, get_proxy
 
 __all__ = [
@@ -19,6 +19,8 @@ __all__ = [
     "TinyNetwork",
     "available",
     "build_network",
+    "network_builder",
+    "NETWORK_BUILDERS",
     "cifar10_batch",
     "compute_proxies",
     "get_proxy",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -298,6 +298,22 @@ def net_seed(seed: int, arch: NB201Arch | str, salt: str = "") -> int:
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "little") >> 1
 
 
+#: space name -> network builder ``(arch, *, seed, C, N, num_classes, init) -> nn.Module``.
+NETWORK_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def network_builder(space: str) -> Callable[..., nn.Module]:
+    """The network builder of ``space`` (a name or a Space), or one clear error."""
+    name = getattr(space, "name", space)
+    try:
+        return NETWORK_BUILDERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"no network is registered for space {name!r}, so its proxies cannot be computed; "
+            f"spaces with a network: {', '.join(sorted(NETWORK_BUILDERS))}"
+        ) from None
+
+
 def build_network(
     arch: NB201Arch | str | Sequence[int],
     *,
@@ -322,3 +338,6 @@ def build_network(
     else:
         raise ValueError(f"unknown init {init!r}; expected 'default' or 'kaiming_normal'")
     return net
+
+
+NETWORK_BUILDERS["nb201"] = build_network

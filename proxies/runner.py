@@ -56,6 +56,7 @@ class RunConfig:
     C: int = 16
     N: int = 5
     synthetic: bool = False
+    space: str = "nb201"
     data_dir: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +64,10 @@ class RunConfig:
 
         if not self.proxies:
             raise ValueError("no proxy requested")
+        from graf.spaces import get_space
+        from proxies.network import network_builder
+
+        network_builder(get_space(self.space).name)  # unknown space, or one without a network: a clear error
         names = available()
         unknown = [p for p in self.proxies if p not in names]
         if unknown:
@@ -83,6 +88,8 @@ class RunConfig:
         """The settings that determine the numbers (not where the data lives)."""
         out = asdict(self)
         out.pop("data_dir")
+        if self.space == "nb201":  # NB201 checkpoints from before spaces were named stay valid
+            out.pop("space")
         out["proxies"] = list(self.proxies)
         return out
 
@@ -113,15 +120,15 @@ def compute_row(arch: str, config: RunConfig) -> dict[str, Any]:
     Errors of individual proxies are recorded, never raised; an architecture that cannot be
     parsed raises ValueError (the caller validates architectures up front).
     """
-    from graf.spaces.nb201 import NB201Arch
-    from proxies.network import build_network
+    from graf.spaces import get_space
+    from proxies.network import network_builder
     from proxies.registry import compute_proxies
 
-    arch_obj = NB201Arch.parse(arch)
-    row: dict[str, Any] = {"arch": arch_obj.to_str()}
+    arch_obj = get_space(config.space).parse(arch)
+    row: dict[str, Any] = {"arch": str(arch_obj)}
     batch = load_batch(config)
     try:
-        net = build_network(arch_obj, seed=config.seed, C=config.C, N=config.N, num_classes=config.num_classes)
+        net = network_builder(config.space)(arch_obj, seed=config.seed, C=config.C, N=config.N, num_classes=config.num_classes)
         results = compute_proxies(net, batch, config.proxies, seed=config.seed)
     except (ValueError, RuntimeError) as exc:  # the network itself could not be built or run
         results = {p: exc for p in config.proxies}
@@ -276,10 +283,10 @@ def _iter_local(archs: Sequence[str], config: RunConfig, jobs: int) -> Iterator[
 
 
 def _iter_dask(archs: Sequence[str], config: RunConfig, scheduler: str, timeout: float) -> Iterator[dict[str, Any]]:
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover - dask is part of the proxies extra
-        raise ValueError(f"--scheduler needs dask.distributed: {exc}") from None
+    from graf.optional import require
+
+    distributed = require("distributed", needed_for="--scheduler", install="pip install 'graf-nas[proxies]'")
+    Client, as_completed = distributed.Client, distributed.as_completed
     try:
         client = Client(scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -334,21 +341,22 @@ def run_proxies(
 ) -> RunResult:
     """Compute ``config.proxies`` of every architecture and write the table to ``out``.
 
-    ``archs``: NB201 architectures (anything :meth:`NB201Arch.parse` accepts); duplicates are
+    ``archs``: architectures of ``config.space`` (anything its ``parse`` accepts); duplicates are
     kept once. ``jobs``: worker processes (1: in this process). ``scheduler``: a Dask
     scheduler address; the rows are then computed on that cluster (connecting waits at most
     ``scheduler_timeout`` seconds). ``resume``: continue from
     ``<out>.partial.jsonl``. Without ``resume`` an existing checkpoint is an error (so that an
     interrupted run is never discarded by accident).
     """
-    from graf.spaces.nb201 import NB201Arch
+    from graf.spaces import get_space
     from graf.tables import check_table_path, write_table
 
     start = time.perf_counter()
     out = check_table_path(out)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive int, got {jobs!r}")
-    names = list(dict.fromkeys(NB201Arch.parse(a).to_str() for a in archs))
+    space = get_space(config.space)
+    names = list(dict.fromkeys(str(space.parse(a)) for a in archs))
     if not names:
         raise ValueError("no architectures to compute")
     if not config.synthetic and _needs_batch(config):

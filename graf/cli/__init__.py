@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-__all__ = ["main", "COMMANDS", "emit_json"]
+__all__ = ["main", "COMMANDS", "emit_json", "add_space_argument"]
 
 #: subcommand name -> module with ``add_arguments(parser)``, ``run(args) -> dict`` and ``HELP``.
 COMMANDS: dict[str, str] = {
@@ -28,6 +28,14 @@ def emit_json(payload: dict[str, Any]) -> None:
     """Print ``payload`` as one JSON line (the last line of stdout for ``--json``)."""
     sys.stdout.write(json.dumps(payload, default=str) + "\n")
     sys.stdout.flush()
+
+
+def add_space_argument(p: argparse.ArgumentParser) -> None:
+    """``--space``, its choices read from the space registry."""
+    from graf.spaces import SPACES
+
+    p.add_argument("--space", default="nb201", choices=sorted(SPACES),
+                   help="search space (default: nb201): " + "; ".join(f"{n}: {s.description}" for n, s in SPACES.items()))
 
 
 def _parser() -> argparse.ArgumentParser:

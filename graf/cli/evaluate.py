@@ -6,18 +6,22 @@ import argparse
 import sys
 import time
 
+from graf.cli import add_space_argument
+
 HELP = "train the accuracy predictor on n nets per seed, test on the rest; Kendall tau / Spearman rho (DESIGN §5)"
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
     """Arguments shared by ``graf evaluate`` and ``graf explain``."""
-    p.add_argument("--space", default="nb201", help="search space (default: nb201; the only one with a predictor so far)")
+    add_space_argument(p)
     p.add_argument(
         "--target",
-        default="cifar10_val_naslib",
-        help="target column: one of nb201_accuracy.csv.gz (cifar10_val_naslib, cifar100_val_naslib, "
-        "imagenet16_val_naslib, *_test, ...) or an HW-NAS-Bench metric, as hw:<dataset>:<metric> "
-        "(e.g. hw:cifar10:edgegpu_latency) or the bare metric with --hw-dataset",
+        default=None,
+        help="prediction target. nb201: a column of nb201_accuracy.csv.gz (cifar10_val_naslib (default), "
+        "cifar100_val_naslib, imagenet16_val_naslib, *_test, ...) or an HW-NAS-Bench metric, as "
+        "hw:<dataset>:<metric> (e.g. hw:cifar10:edgegpu_latency) or the bare metric with --hw-dataset; "
+        "tnb101_micro: a task (class_scene (default), class_object, autoencoder, normal, jigsaw, room_layout, "
+        "segmentsemantic)",
     )
     p.add_argument("--hw-dataset", default="cifar10", help="dataset of a bare HW-NAS-Bench metric target (default: cifar10)")
     p.add_argument("--inputs", default="graf,zcp", help="comma-separated feature groups: graf, zcp, proxies, onehot, flops_params")
@@ -29,7 +33,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use only the nets with complete values in --proxies-file (default: such nets are an error)",
     )
-    p.add_argument("--archs", metavar="FILE", help="nets to use, one a line (default: the 9445 valid nets)")
+    p.add_argument("--archs", metavar="FILE", help="nets to use, one a line in any of the space's encodings "
+                   "(default: the valid nets with a target value; nb201: the 9445 valid nets)")
     p.add_argument("--model", default="rf", help="predictor recipe (default: rf = RandomForestRegressor defaults; "
                    "the best measured is rf+et+catboost+gnn, needs the extra 'boost', PyTorch, accuracy "
                    "targets and onehot in --inputs; "
@@ -44,8 +49,6 @@ def load_dataset(args: argparse.Namespace):
     from graf.spaces import get_space
 
     space = get_space(args.space)
-    if args.space != "nb201":
-        raise ValueError(f"the predictor supports --space nb201 only, got {args.space!r}")
     nets = read_arch_file(args.archs, space.parse) if args.archs else None
     return build_dataset(
         args.target,
@@ -56,12 +59,13 @@ def load_dataset(args: argparse.Namespace):
         drop_missing_proxies=args.drop_missing_proxies,
         hw_dataset=args.hw_dataset,
         cache_dir=args.cache_dir,
+        space=space,
     )
 
 
 def _proxies_file(args, ds) -> str | None:
     """The proxy table the 'proxies' group read (the given one, or the project's default)."""
-    if "proxies" not in ds.inputs:
+    if "proxies" not in ds.inputs or (args.proxies_file is None and args.space != "nb201"):
         return None
     from graf.data.paths import default_proxies_file
 

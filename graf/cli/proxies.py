@@ -10,6 +10,8 @@ import argparse
 import sys
 import time
 
+from graf.cli import add_space_argument
+
 HELP = "compute zero-cost proxies (naswot, synflow, jacov, ntk, params, flops) into a table indexed by 'arch'"
 
 DEFAULT_PROXIES = "naswot,synflow,jacov,ntk"
@@ -18,12 +20,12 @@ DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--space", default="nb201", help="search space (default: nb201; the only one with proxies)")
+    add_space_argument(p)
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--archs", metavar="FILE", help="one architecture a line (NB201 string or NASLib tuple)")
+    which.add_argument("--archs", metavar="FILE", help="one architecture a line, in any of the space's encodings")
     which.add_argument("--sample", type=int, metavar="N", help="N distinct architectures drawn uniformly with --seed")
     which.add_argument("--all", action="store_true", help="every net of the space (15625 for nb201)")
-    p.add_argument("--valid-only", action="store_true", help="with --sample or --all: the 9445 valid nets only")
+    p.add_argument("--valid-only", action="store_true", help="with --sample or --all: the valid nets only (nb201: 9445)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample, the weights and the input batch (default 0)")
     p.add_argument(
         "--proxies",
@@ -58,9 +60,7 @@ def run(args: argparse.Namespace) -> dict:
     from graf.tables import check_table_path
 
     start = time.perf_counter()
-    if args.space != "nb201":
-        get_space(args.space)  # unknown space: its own clear error
-        raise ValueError(f"proxies exist for the nb201 space only, got --space {args.space}")
+    space = get_space(args.space)
     out = check_table_path(args.out)
     names = [n.strip() for n in args.proxies.split(",") if n.strip()]
     if not names:
@@ -80,16 +80,18 @@ def run(args: argparse.Namespace) -> dict:
     if args.scheduler and args.jobs != 1:
         raise ValueError("--jobs and --scheduler are exclusive: the Dask cluster decides the parallelism")
 
-    space = get_space("nb201")
-    if args.archs:
-        archs = read_arch_file(args.archs, space.parse)
-    elif args.all:
-        archs = space.valid_archs() if args.valid_only else space.all_archs()
-    else:
-        archs = _sample(args.sample, args.seed, args.valid_only)
-
+    from proxies.network import network_builder
     from proxies.registry import available
     from proxies.runner import RunConfig, run_proxies
+
+    network_builder(space.name)  # a space without a network: one clear error before any work
+    if args.archs:
+        archs = read_arch_file(args.archs, space.parse)
+    else:
+        pool = space.valid_archs() if args.valid_only else space.enumerate()
+        if pool is None:
+            raise ValueError(f"space {space.name!r} is too large to enumerate; list the architectures with --archs FILE")
+        archs = pool if args.all else _sample(pool, args.sample, args.seed)
 
     valid = available()
     unknown = [n for n in names if n not in valid]
@@ -103,6 +105,7 @@ def run(args: argparse.Namespace) -> dict:
         C=args.channels,
         N=args.cells,
         synthetic=args.synthetic_batch,
+        space=space.name,
         data_dir=args.data_dir,
     )
     result = run_proxies(
@@ -135,13 +138,10 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
-def _sample(n: int, seed: int, valid_only: bool) -> list:
-    """``n`` distinct architectures drawn uniformly without replacement (numpy generator seeded by ``seed``)."""
+def _sample(pool: list, n: int, seed: int) -> list:
+    """``n`` distinct architectures of ``pool`` drawn uniformly without replacement (numpy generator seeded by ``seed``)."""
     import numpy as np
 
-    from graf.spaces.nb201 import all_archs, valid_archs
-
-    pool = valid_archs() if valid_only else all_archs()
     if n < 1 or n > len(pool):
         raise ValueError(f"--sample must lie in 1..{len(pool)}, got {n}")
     idx = np.random.default_rng(seed).choice(len(pool), size=n, replace=False)

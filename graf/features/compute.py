@@ -9,7 +9,6 @@ exactly :func:`graph_features` (a test checks this), only faster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
@@ -17,25 +16,22 @@ import networkx as nx
 import numpy as np
 
 from graf.features.config import FeatureSpec, column_name
+from graf.spaces.base import CellShape
 from graf.features.families import restrict
 
-__all__ = ["CellSkeleton", "graph_features", "cell_feature_matrix"]
+__all__ = ["CellSkeleton", "graph_features", "cell_feature_matrix", "skeleton_graph"]
 
 
-@dataclass(frozen=True)
-class CellSkeleton:
-    """The fixed shape of a cell space: nodes, possible edges (in encoding order), input, output."""
+#: The fixed shape of a cell space (nodes, possible edges in encoding order, input, output).
+CellSkeleton = CellShape
 
-    nodes: tuple[int, ...]
-    edges: tuple[tuple[int, int], ...]
-    input: int
-    output: int
 
-    def graph(self, edge_mask: int) -> nx.DiGraph:
-        g = nx.DiGraph(input=self.input, output=self.output)
-        g.add_nodes_from(self.nodes)
-        g.add_edges_from(e for i, e in enumerate(self.edges) if edge_mask >> i & 1)
-        return g
+def skeleton_graph(skeleton: CellShape, edge_mask: int) -> nx.DiGraph:
+    """The graph of ``skeleton`` with the edges whose bit is set in ``edge_mask``."""
+    g = nx.DiGraph(input=skeleton.input, output=skeleton.output)
+    g.add_nodes_from(skeleton.nodes)
+    g.add_edges_from(e for i, e in enumerate(skeleton.edges) if edge_mask >> i & 1)
+    return g
 
 
 def graph_features(graph: nx.DiGraph, specs: Sequence[FeatureSpec]) -> dict[str, float]:
@@ -52,7 +48,7 @@ def graph_features(graph: nx.DiGraph, specs: Sequence[FeatureSpec]) -> dict[str,
 @lru_cache(maxsize=None)
 def _mask_table(spec: FeatureSpec, skeleton: CellSkeleton) -> tuple[tuple[str, ...], np.ndarray]:
     """Stats of ``spec.fn`` for every edge mask of ``skeleton``: names and a (2**E, stats) array."""
-    rows = [spec.fn(skeleton.graph(mask)) for mask in range(1 << len(skeleton.edges))]
+    rows = [spec.fn(skeleton_graph(skeleton, mask)) for mask in range(1 << len(skeleton.edges))]
     stats = tuple(rows[0])
     table = np.array([[row[s] for s in stats] for row in rows], dtype=np.float64)
     table.setflags(write=False)

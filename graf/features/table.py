@@ -13,20 +13,35 @@ import pandas as pd
 from graf.cache import cached_table
 from graf.features.groups import get_group
 
-__all__ = ["feature_table"]
+__all__ = ["feature_table", "infer_space"]
+
+
+def infer_space(archs: Sequence[object], space=None):
+    """``space`` as a Space; when None, the registered space whose architecture type ``archs`` have."""
+    from graf.spaces import SPACES, get_space
+
+    if space is not None:
+        return get_space(space)
+    types = {type(a) for a in archs}
+    matches = [s for s in SPACES.values() if types and types <= {s.arch_type}]
+    if len(matches) != 1:
+        raise ValueError("cannot tell the search space of these architectures; pass space=... (e.g. space='nb201')")
+    return matches[0]
 
 
 def feature_table(
     archs: Sequence[object],
     groups: Iterable[str] = ("graf",),
     *,
+    space=None,
     data_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Float feature columns of ``groups`` for ``archs``, one row each, index ``arch``.
 
-    The index holds each architecture's canonical string (``str(arch)``), in the order
+    ``space`` (a name or a Space) defaults to the space of the architectures' type; strings
+    are parsed with it. The index holds each architecture's canonical string, in the order
     given. With ``cache_dir`` the table is stored as parquet under a key made of the
     architectures, the groups and their versions, and reused on the next identical call.
 
@@ -35,6 +50,8 @@ def feature_table(
     path option enters the cache key with the file's size and modification time.
     """
     options = dict(options or {})
+    space = infer_space(archs, space)
+    archs = [space.parse(a) for a in archs]
     groups = list(dict.fromkeys(groups))
     if not groups:
         raise ValueError("feature_table needs at least one feature group")
@@ -45,6 +62,7 @@ def feature_table(
         raise ValueError(f"architectures must be unique; {dup} appears more than once")
     description = {
         "table": "features",
+        "space": space.name,
         "groups": [(g.name, g.version) for g in specs],
         "archs": hashlib.sha256("\n".join(index).encode()).hexdigest(),
         "data_dir": str(data_dir) if any(g.needs_data for g in specs) else None,
@@ -57,7 +75,7 @@ def feature_table(
         names: list[str] = []
         blocks: list[np.ndarray] = []
         for group in specs:
-            cols, matrix = group.run(archs, data_dir, options)
+            cols, matrix = group.run(space, archs, data_dir, options)
             names.extend(cols)
             blocks.append(np.asarray(matrix, dtype=np.float64))
         return pd.DataFrame(np.concatenate(blocks, axis=1), index=index, columns=names)

@@ -80,11 +80,9 @@ def cell_from_onehot(X: pd.DataFrame) -> tuple[list[tuple[int, int]], list[str],
 
 
 def _import_torch():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ValueError("the cell GNN needs PyTorch: pip install torch==2.13.0 'graf-nas[proxies]'") from None
-    return torch
+    from graf.optional import require
+
+    return require("torch", needed_for="the cell GNN", install="pip install torch==2.13.0 'graf-nas[proxies]'")
 
 
 def _network(torch, edges, n_ops: int, none_op: int | None, dim: int, generator):

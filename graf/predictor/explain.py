@@ -74,13 +74,11 @@ def _tree_shap(forest, X, check_additivity: bool):
 
 
 def _woodelf_shap(forest, X, check_additivity: bool, progress: bool):
-    try:
-        from woodelf import WoodelfExplainer
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ValueError(
-            "SHAP backend 'woodelf' needs the package woodelf_explainer (pip install 'graf-nas[explain]'); "
-            "or use backend 'shap'"
-        ) from None
+    from graf.optional import require
+
+    WoodelfExplainer = require(
+        "woodelf", needed_for="SHAP backend 'woodelf'", install="pip install 'graf-nas[explain]', or use backend 'shap'"
+    ).WoodelfExplainer
     if not isinstance(X, pd.DataFrame):
         X = pd.DataFrame(np.asarray(X, dtype=np.float64))
     explainer = WoodelfExplainer(forest)

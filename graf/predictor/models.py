@@ -13,6 +13,7 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import VotingRegressor
 from sklearn.model_selection import GridSearchCV, KFold
 
+from graf.optional import require
 from graf.predictor.blend import SizeScaledBlend, without_cell_columns
 from graf.predictor.cellgnn import CellGNNRegressor
 from graf.predictor.estimator import GrafRegressor, kendall_tau_score
@@ -36,10 +37,7 @@ DEFAULT_GRID = {"max_features": [1.0, 0.33, 0.1]}
 def lightgbm_regressor(seed: int, n_jobs: int | None = 1):
     """LightGBM gradient boosting (optional extra ``boost``): 500 trees, learning rate 0.05,
     row subsampling 0.8, column subsampling 0.5, at least 5 nets per leaf."""
-    try:
-        from lightgbm import LGBMRegressor
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ValueError("model 'lightgbm' needs the optional package lightgbm: pip install 'graf-nas[boost]'") from None
+    LGBMRegressor = require("lightgbm", needed_for="model 'lightgbm'", install="pip install 'graf-nas[boost]'").LGBMRegressor
     return LGBMRegressor(
         n_estimators=500,
         learning_rate=0.05,
@@ -60,10 +58,9 @@ def catboost_logerr(seed: int, n_jobs: int | None = 1, *, iterations: int = 2000
     third of the features per split (``rsm``). The log-error target is
     :class:`graf.predictor.targets.LogErrorTransformer`; targets of 100.5 or more are rejected.
     """
-    try:
-        from catboost import CatBoostRegressor
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ValueError("model 'catboost-logerr' needs the optional package catboost: pip install 'graf-nas[boost]'") from None
+    CatBoostRegressor = require(
+        "catboost", needed_for="model 'catboost-logerr'", install="pip install 'graf-nas[boost]'"
+    ).CatBoostRegressor
     booster = CatBoostRegressor(
         iterations=iterations,
         rsm=rsm,

@@ -4,7 +4,7 @@ Light to import: scikit-learn is imported only when a surrogate is fitted, torch
 NASWOT scores are computed on demand.
 """
 
-from graf.search.objective import DATASETS, BenchmarkObjective, dataset_columns
+from graf.search.objective import BenchmarkObjective
 from graf.search.runner import ALGORITHMS, BUDGET_UNITS, SearchResult, make_strategy, run_search, surrogate_features
 from graf.search.scores import (
     ComputedScores,
@@ -21,7 +21,6 @@ __all__ = [
     "BUDGET_UNITS",
     "BenchmarkObjective",
     "ComputedScores",
-    "DATASETS",
     "NASWOT",
     "PublishedScores",
     "REA",
@@ -31,7 +30,6 @@ __all__ = [
     "Strategy",
     "SurrogateREA",
     "TableScores",
-    "dataset_columns",
     "make_strategy",
     "run_search",
     "score_provider",

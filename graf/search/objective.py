@@ -1,10 +1,12 @@
-"""The search objective: "training" a net = reading its accuracy from the NB201 table.
+"""The search objective: "training" a net = reading its accuracy from the space's benchmark table.
 
 :class:`BenchmarkObjective` answers a query with the *target* column (the search signal,
 e.g. a validation accuracy), charges its cost once per distinct architecture (a repeated
 query is answered from the cache and costs nothing: the net has already been trained), and
 records the history. The *test* column is never shown to the strategy; it is read only to
-report the returned architecture, as in DESIGN §6.
+report the returned architecture, as in DESIGN §6. The columns come from the space's search
+dataset (:attr:`graf.spaces.base.Space.datasets`); only nets with a value in them can be
+queried (:attr:`BenchmarkObjective.archs`).
 """
 
 from __future__ import annotations
@@ -15,27 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from graf.data.nb201 import load_nb201_accuracy
-
-__all__ = ["DATASETS", "BenchmarkObjective", "dataset_columns"]
-
-#: dataset -> (default target column, test column). CIFAR-10 follows the NASWOT paper's REA
-#: (NB201's 12-epoch validation accuracy); there is no 12-epoch column for CIFAR-100 and
-#: ImageNet16-120 in the table, so they use NASLib's single-seed validation accuracy.
-DATASETS: dict[str, tuple[str, str]] = {
-    "cifar10": ("cifar10_valid_12ep", "cifar10_test"),
-    "cifar100": ("cifar100_val_naslib", "cifar100_test"),
-    "imagenet16": ("imagenet16_val_naslib", "imagenet16_test"),
-}
-COST_COLUMN = "cifar10_train_seconds_12ep"
-
-
-def dataset_columns(dataset: str, target: str | None = None, test: str | None = None) -> tuple[str, str]:
-    """The (target, test) columns for ``dataset``; explicit columns override the defaults."""
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; available: {', '.join(DATASETS)}")
-    default_target, default_test = DATASETS[dataset]
-    return target or default_target, test or default_test
+__all__ = ["BenchmarkObjective", "Query"]
 
 
 @dataclass(frozen=True)
@@ -48,39 +30,59 @@ class Query:
 
 
 class BenchmarkObjective:
-    """Query NB201 accuracies by architecture; counts queries and simulated seconds.
+    """Query a space's benchmark values by architecture; counts queries and simulated seconds.
 
     Parameters
     ----------
-    dataset: ``cifar10``, ``cifar100`` or ``imagenet16``.
-    target, test: table columns for the search signal and the reported accuracy
-        (defaults in :data:`DATASETS`).
-    cost: column with the simulated training cost of one query, in seconds.
-    table: the accuracy table (index ``arch``); read from ``data_dir`` when omitted.
+    dataset: a search dataset of the space (NB201: ``cifar10``, ``cifar100``, ``imagenet16``;
+        TNB101 micro: a task); default the space's ``default_dataset``.
+    space: the search space (name or Space), default ``nb201``.
+    target, test, cost: table columns for the search signal, the reported accuracy and the
+        simulated training seconds of one query (defaults: the dataset's; a dataset without a
+        cost column charges 0 seconds).
+    table: the benchmark table (index ``arch``); read from ``data_dir`` when omitted.
     """
 
     def __init__(
         self,
-        dataset: str = "cifar10",
+        dataset: str | None = None,
         *,
+        space="nb201",
         target: str | None = None,
         test: str | None = None,
-        cost: str = COST_COLUMN,
+        cost: str | None = None,
         data_dir: str | os.PathLike | None = None,
         table: pd.DataFrame | None = None,
     ) -> None:
-        self.dataset = dataset
-        self.target, self.test = dataset_columns(dataset, target, test)
-        self.cost = cost
-        table = load_nb201_accuracy(data_dir) if table is None else table
-        for role, col in (("target", self.target), ("test", self.test), ("cost", self.cost)):
+        from graf.spaces import get_space
+
+        self.space = get_space(space)
+        ds = self.space.dataset(dataset)
+        self.dataset = ds.name
+        self.target, self.test, self.cost = target or ds.target, test or ds.test, cost or ds.cost
+        if table is None:
+            from graf.data.benchmarks import get_benchmark
+
+            table = get_benchmark(self.space).table(data_dir)
+        roles = [("target", self.target), ("test", self.test)] + ([("cost", self.cost)] if self.cost else [])
+        for role, col in roles:
             if col not in table.columns or col == "nb201_index":
                 choices = ", ".join(c for c in table.columns if c != "nb201_index")
                 raise ValueError(f"unknown {role} column {col!r}; available: {choices}")
-        self._target = table[self.target].to_dict()
-        self._test = table[self.test].to_dict()
-        self._cost = table[self.cost].to_dict()
+        columns = list(dict.fromkeys(col for _, col in roles))
+        known = table[columns].apply(pd.to_numeric, errors="coerce").notna().all(axis=1)
+        if not known.any():
+            raise ValueError(f"no architecture has values in all of {', '.join(columns)}")
+        table = table.loc[known]
+        self._target = table[self.target].astype(float).to_dict()
+        self._test = table[self.test].astype(float).to_dict()
+        self._cost = table[self.cost].astype(float).to_dict() if self.cost else dict.fromkeys(self._target, 0.0)
         self.reset()
+
+    @property
+    def archs(self) -> list[str]:
+        """Canonical strings of the nets that can be queried (those with values), in table order."""
+        return list(self._target)
 
     def reset(self) -> None:
         """Forget all queries (a fresh run)."""
@@ -106,11 +108,6 @@ class BenchmarkObjective:
         self._seen[key] = value
         self.history.append(Query(self.queries, key, value, float(self._test[key]), self.seconds))
         return value
-
-    def cost_of(self, arch: object) -> float:
-        """Seconds a first query of ``arch`` would cost (0 if already queried)."""
-        key = self._key(arch)
-        return 0.0 if key in self._seen else float(self._cost[key])
 
     def peek_target(self, arch: object) -> float:
         """The target value without charging a query (reporting only, never for search)."""

@@ -62,63 +62,62 @@ def run_search(strategy: Strategy, objective: BenchmarkObjective, budget: float,
                         objective.seconds, objective.history_frame())
 
 
-@lru_cache(maxsize=4)
-def _graf_features(valid_only: bool) -> pd.DataFrame:
-    from graf.features import feature_table
-    from graf.spaces import nb201
-
-    archs = nb201.valid_archs() if valid_only else nb201.all_archs()
-    return feature_table(archs, ["graf"])
-
-
 SURROGATE_INPUTS = ("graf", "proxies", "zcp")
 
 
 def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.PathLike | None = None,
-                       proxies_file: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Predictor inputs, one row per net (index: arch string).
+                       proxies_file: str | os.PathLike | None = None, *, space="nb201", archs=None,
+                       dataset: str | None = None) -> pd.DataFrame:
+    """Predictor inputs, one row per net (index: arch string), built by :func:`graf.features.feature_table`.
 
-    ``graf``: the 191 GRAF features (all nets). ``proxies``: the project's own proxy table
-    (``proxies_file``, default ``data/nb201_proxies.parquet``; all nets, NaN where a proxy
-    failed, e.g. for a net whose input never reaches its output). ``zcp``: the 13 published
-    NB-Suite-Zero proxies, which restricts the table to the 9445 valid nets.
+    ``archs``: the nets to cover (default: every net of the space, or its valid nets with
+    ``zcp``). ``graf``: the space's GRAF features. ``proxies``: the project's own proxy table
+    (``proxies_file``, default for nb201 the shipped table of all 15625 nets), NaN where a proxy
+    failed (e.g. for a net whose input never reaches its output). ``zcp``: the published
+    NB-Suite-Zero proxies (for ``dataset``'s task where the benchmark has several), which
+    restricts the table to the nets that have them (NB201: the 9445 valid nets). Columns are in
+    the order graf, proxies, zcp whatever the order of ``inputs``.
     """
+    from graf.spaces import get_space
+
+    space = get_space(space)
     unknown = set(inputs) - set(SURROGATE_INPUTS)
     if unknown or not inputs:
         raise ValueError(f"unknown surrogate inputs {sorted(unknown) or inputs}; available: {', '.join(SURROGATE_INPUTS)}")
-    valid_only = "zcp" in inputs
-    blocks = []
-    if "graf" in inputs:
-        blocks.append(_graf_features(valid_only))
-    if "proxies" in inputs:
-        blocks.append(_own_proxies(proxies_file, valid_only))
-    if "zcp" in inputs:
-        from graf.data import load_zc_proxies
+    groups = [g for g in SURROGATE_INPUTS if g in inputs]
+    if archs is None:
+        archs = space.valid_archs() if "zcp" in groups else space.enumerate()
+    archs = [space.parse(a) for a in archs]
+    if "zcp" in groups:
+        from graf.data.benchmarks import get_benchmark
 
-        blocks.append(load_zc_proxies(data_dir).add_prefix("zcp_"))
-    out = pd.concat(blocks, axis=1, join="inner") if len(blocks) > 1 else blocks[0]
-    return out
+        covered = set(get_benchmark(space).published_proxies(dataset, data_dir)[0].index)
+        archs = [a for a in archs if str(a) in covered]
+    if "proxies" in groups and proxies_file is None:
+        from graf.data.paths import default_proxies_file
+
+        try:
+            proxies_file = default_proxies_file(None) if space.name == "nb201" else None
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"surrogate input 'proxies': {exc}; or use --surrogate-inputs graf") from None
+    return _features(space, tuple(archs), tuple(groups), data_dir, proxies_file, dataset).copy()
 
 
-def _own_proxies(proxies_file, valid_only: bool) -> pd.DataFrame:
-    """The proxy table's numeric columns (prefix ``proxies.``) for every net of the space."""
-    from graf.data.paths import default_proxies_file
-    from graf.features.groups import load_proxy_table, rows_for
-    from graf.spaces import nb201
+@lru_cache(maxsize=4)
+def _features(space, archs: tuple, groups: tuple, data_dir, proxies_file, dataset) -> pd.DataFrame:
+    from graf.features import feature_table
 
-    try:
-        path = default_proxies_file(proxies_file)
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(f"surrogate input 'proxies': {exc}; or use --surrogate-inputs graf") from None
-    table, columns = load_proxy_table(path)
-    archs = nb201.valid_archs() if valid_only else nb201.all_archs()
-    return rows_for(archs, table, "proxies", str(path))[columns].astype(float).add_prefix("proxies.")
+    return feature_table(list(archs), groups, space=space, data_dir=data_dir,
+                         options={"proxies_file": proxies_file, "proxies_nan": True, "task": dataset})
 
 
 def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None, features=None,
-                  valid_only: bool | None = None, options: dict[str, Any] | None = None) -> Strategy:
-    """A fresh strategy for ``algorithm``. For ``naswot`` the budget is N, the number of nets scored."""
+                  valid_only: bool | None = None, options: dict[str, Any] | None = None, space="nb201",
+                  pool=None) -> Strategy:
+    """A fresh strategy for ``algorithm`` on ``space`` (optionally restricted to ``pool``).
+    For ``naswot`` the budget is N, the number of nets scored."""
     opts = dict(options or {})
+    opts.update(space=space, pool=pool)
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; available: {', '.join(ALGORITHMS)}")
     if algorithm in ("naswot", "area") and scores is None:

@@ -4,20 +4,20 @@ A provider maps architectures to one float score (higher is better for ``naswot`
 which architectures it can score (``valid_only``) and where its numbers come from
 (``source``, reported in every search result). :func:`score_provider` picks one:
 
-1. ``table``: the project's own proxy table (``--proxies-file``, default
-   ``data/nb201_proxies.parquet`` in the repository), column ``naswot``; a net whose score
-   failed (NaN in the table) scores ``-inf`` and so ranks last;
-2. ``compute``: computed on demand through ``graf proxies`` (needs the ``proxies``
-   package, i.e. torch) and cached in a parquet file, so each net is scored once;
+1. ``table``: the project's own proxy table (``--proxies-file``, default for NB201 the
+   table shipped with the package), column ``naswot``; a net whose score failed (NaN in the
+   table) scores ``-inf`` and so ranks last;
+2. ``compute``: computed on demand with :func:`proxies.runner.run_proxies` (needs the
+   ``proxies`` package, i.e. torch, and a network for the space) and cached in a parquet file
+   under the user cache directory (:func:`graf.cache.user_cache_dir`), so each net is scored once;
 3. ``published``: NAS-Bench-Suite-Zero's published ``nwot`` values, which exist only for the
-   9445 valid nets; searches using it are restricted to the valid nets and say so.
+   valid nets (NB201: 9445); searches using it are restricted to the valid nets and say so.
 
 ``auto`` tries 1, then 2, and otherwise fails with an error naming the alternatives.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import tempfile
@@ -27,7 +27,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from graf.cache import user_cache_dir
 from graf.data.paths import DEFAULT_PROXIES_FILE, default_proxies_file
+from graf.optional import module_available
 from graf.tables import read_table, write_table
 
 __all__ = [
@@ -40,8 +42,6 @@ __all__ = [
     "SCORE_SOURCES",
 ]
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_CACHE_FILE = REPO / "data" / "cache" / "nb201_naswot_scores.parquet"
 SCORE_SOURCES = ("auto", "table", "compute", "published")
 
 
@@ -75,8 +75,10 @@ class _SeriesScores(ScoreProvider):
 class TableScores(_SeriesScores):
     """Scores from a proxies table (index ``arch``) such as ``graf proxies`` writes."""
 
-    def __init__(self, path: str | os.PathLike, column: str = "naswot") -> None:
-        table = read_table(path)
+    def __init__(self, path: str | os.PathLike, column: str = "naswot", *, space="nb201") -> None:
+        from graf.data.proxytable import load_proxy_table
+
+        table, _ = load_proxy_table(path, space)
         if column not in table.columns:
             raise ValueError(f"proxies table {path} has no column {column!r}; columns: {', '.join(map(str, table.columns))}")
         series = table[column].astype(float)
@@ -93,39 +95,46 @@ class TableScores(_SeriesScores):
 
 
 class PublishedScores(_SeriesScores):
-    """NB-Suite-Zero's published ``nwot`` (CIFAR-10), for the 9445 valid nets only."""
+    """NB-Suite-Zero's published ``nwot`` of the space's benchmark (NB201: CIFAR-10), valid nets only."""
 
-    def __init__(self, data_dir: str | os.PathLike | None = None, column: str = "nwot") -> None:
-        from graf.data import load_zc_proxies
+    def __init__(self, data_dir: str | os.PathLike | None = None, column: str = "nwot", *, space="nb201",
+                 dataset: str | None = None) -> None:
+        from graf.data.benchmarks import get_benchmark
 
-        table = load_zc_proxies(data_dir)
+        table, source = get_benchmark(space).published_proxies(dataset, data_dir)
         if column not in table.columns:
             raise ValueError(f"unknown published proxy {column!r}; available: {', '.join(table.columns)}")
-        super().__init__(table[column], f"published {column} (valid nets only)", valid_only=True)
+        super().__init__(table[column], f"published {column} of {source} (valid nets only)", valid_only=True)
 
 
 def proxies_available() -> bool:
-    """True when the ``proxies`` package with its registry and the ``graf proxies`` command exist."""
-    if not (REPO / "proxies" / "registry.py").is_file() and importlib.util.find_spec("proxies.registry") is None:
-        return False
-    from graf.cli import COMMANDS
+    """True when the ``proxies`` package (and so torch) can be imported."""
+    return module_available("proxies.registry") and module_available("torch")
 
-    return "proxies" in COMMANDS
+
+def default_scores_cache(space: str = "nb201", column: str = "naswot") -> Path:
+    """The cache file of computed scores under :func:`graf.cache.user_cache_dir`."""
+    return user_cache_dir() / f"{space}_{column}_scores.parquet"
 
 
 class ComputedScores(ScoreProvider):
-    """NASWOT computed on demand with ``graf proxies`` (DESIGN §8) and cached in parquet.
+    """NASWOT computed on demand with :func:`proxies.runner.run_proxies` and cached in parquet.
 
     Only architectures missing from the cache are computed; the cache grows across runs.
+    Settings are those of ``graf proxies`` (seed 0, CIFAR-10 batch of ``batch_size``).
     """
 
     valid_only = False
 
-    def __init__(self, cache_file: str | os.PathLike = DEFAULT_CACHE_FILE, *, data_dir=None, column: str = "naswot",
-                 batch_size: int = 64) -> None:
+    def __init__(self, cache_file: str | os.PathLike | None = None, *, data_dir=None, column: str = "naswot",
+                 batch_size: int = 64, space="nb201") -> None:
         if not proxies_available():
-            raise ValueError("computing NASWOT needs the 'proxies' package (proxies/registry.py) and 'graf proxies'")
-        self.cache_file = Path(cache_file)
+            raise ValueError("computing NASWOT needs the 'proxies' package and PyTorch (pip install 'graf-nas[proxies]')")
+        from proxies.network import network_builder
+
+        self.space = getattr(space, "name", space)
+        network_builder(self.space)  # a space without a network: a clear error now, not mid-search
+        self.cache_file = Path(cache_file) if cache_file is not None else default_scores_cache(self.space, column)
         self.data_dir = data_dir
         self.column = column
         self.batch_size = batch_size
@@ -139,19 +148,12 @@ class ComputedScores(ScoreProvider):
         return np.array([self._cache[str(a)] for a in archs], dtype=float)
 
     def _compute(self, archs: list[str]) -> None:
-        from graf.cli import main
+        from proxies.runner import RunConfig, run_proxies
 
+        config = RunConfig(proxies=(self.column,), batch_size=self.batch_size, space=self.space,
+                           data_dir=None if self.data_dir is None else str(self.data_dir))
         with tempfile.TemporaryDirectory() as tmp:
-            listing = Path(tmp) / "archs.txt"
-            listing.write_text("\n".join(archs) + "\n")
-            out = Path(tmp) / "scores.parquet"
-            argv = ["proxies", "--space", "nb201", "--archs", str(listing), "--proxies", self.column,
-                    "--batch-size", str(self.batch_size), "--out", str(out)]
-            if self.data_dir is not None:
-                argv[1:1] = ["--data-dir", str(self.data_dir)]
-            if main(argv) != 0:
-                raise ValueError(f"'graf {' '.join(argv)}' failed (see stderr)")
-            new = read_table(out)[self.column]
+            new = run_proxies(archs, config, Path(tmp) / "scores.parquet", progress=False).table[self.column]
         if new.isna().any():
             raise ValueError(f"NASWOT failed for {int(new.isna().sum())} nets, e.g. {new[new.isna()].index[0]}")
         self._cache.update(new.astype(float).to_dict())
@@ -166,19 +168,24 @@ def score_provider(
     proxies_file: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     cache_file: str | os.PathLike | None = None,
+    space="nb201",
+    dataset: str | None = None,
 ) -> ScoreProvider:
-    """The score provider for ``source`` (one of :data:`SCORE_SOURCES`)."""
+    """The score provider for ``source`` (one of :data:`SCORE_SOURCES`) on ``space``."""
     if source not in SCORE_SOURCES:
         raise ValueError(f"unknown score source {source!r}; available: {', '.join(SCORE_SOURCES)}")
+    space = getattr(space, "name", space)
     if source == "table":
-        return TableScores(default_proxies_file(proxies_file))
-    path = Path(proxies_file) if proxies_file is not None else DEFAULT_PROXIES_FILE
-    if source == "auto" and path.is_file():
-        return TableScores(path)
+        if proxies_file is None and space != "nb201":
+            raise ValueError(f"--score-source table needs --proxies-file for space {space!r} (a table ships for nb201 only)")
+        return TableScores(default_proxies_file(proxies_file), space=space)
+    path = Path(proxies_file) if proxies_file is not None else (DEFAULT_PROXIES_FILE if space == "nb201" else None)
+    if source == "auto" and path is not None and path.is_file():
+        return TableScores(path, space=space)
     if source == "published":
-        return PublishedScores(data_dir)
+        return PublishedScores(data_dir, space=space, dataset=dataset)
     if source == "compute" or proxies_available():
-        return ComputedScores(cache_file or DEFAULT_CACHE_FILE, data_dir=data_dir)
+        return ComputedScores(cache_file, data_dir=data_dir, space=space)
     raise ValueError(
         f"no NASWOT scores: proxies table {path} not found and the 'proxies' package is not available; "
         "pass --proxies-file, install the proxies extra, or use --score-source published "

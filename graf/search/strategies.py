@@ -4,8 +4,12 @@ Every strategy follows one contract (tested for all of them in ``tests/test_sear
 
 * keyword-only hyperparameters and ``seed`` (an int or ``np.random.Generator``); the same seed
   and the same told values give the same asks;
-* ``ask()`` returns an :class:`~graf.spaces.nb201.NB201Arch` of the space (a valid cell when
-  ``valid_only``); several asks may be pending at once;
+* ``space`` (a name or a :class:`~graf.spaces.base.Space`, default ``nb201``) is the space
+  searched; ``pool`` (optional) restricts it to a list of its architectures, e.g. the nets a
+  benchmark has values for; mutation then moves only between pool members (a parent with no
+  neighbour in the pool is replaced by a random pool member);
+* ``ask()`` returns an architecture of the space (a valid cell when ``valid_only``, a pool
+  member when a pool is given); several asks may be pending at once;
 * ``tell(arch, value)`` reports the target value of a pending ask; telling an architecture
   that is not pending, or a non-finite value, is a ``ValueError``;
 * ``recommend()`` is the architecture the strategy would return now (best told value, or for
@@ -22,15 +26,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from graf.spaces import nb201
-from graf.spaces.nb201 import NB201Arch
+from graf.spaces import get_space
 
 __all__ = ["Strategy", "RandomSearch", "REA", "AREA", "NASWOT", "SurrogateREA"]
 
 
-@lru_cache(maxsize=2)
-def _pool(valid_only: bool) -> tuple[NB201Arch, ...]:
-    return tuple(nb201.valid_archs() if valid_only else nb201.all_archs())
+@lru_cache(maxsize=8)
+def _space_pool(space, valid_only: bool) -> tuple:
+    archs = space.valid_archs() if valid_only else space.enumerate()
+    if archs is None:
+        raise ValueError(f"space {space.name!r} cannot be enumerated; give the strategy a pool of architectures")
+    return tuple(archs)
 
 
 class Strategy:
@@ -38,34 +44,57 @@ class Strategy:
 
     uses_queries = True
 
-    def __init__(self, *, seed: int | np.random.Generator, valid_only: bool = False) -> None:
+    def __init__(self, *, seed: int | np.random.Generator, valid_only: bool = False, space="nb201",
+                 pool: Sequence[object] | None = None) -> None:
         if seed is None:
             raise ValueError("a search strategy needs an explicit seed (int or numpy Generator)")
         self.seed = seed
         self.valid_only = bool(valid_only)
+        self.space = get_space(space)
         self._rng = np.random.default_rng(seed)
-        self._pending: dict[str, NB201Arch] = {}
-        self.told: list[tuple[NB201Arch, float]] = []
-        self._told_keys: set[str] = set()
+        self._pending: dict[str, object] = {}
+        self.told: list[tuple[object, float]] = []
+        if pool is None:
+            self._pool_set = None
+        else:
+            members = tuple(dict.fromkeys(self.space.parse(a) for a in pool))
+            if self.valid_only:
+                members = tuple(a for a in members if self.space.is_valid(a))
+            if not members:
+                raise ValueError("the strategy's pool of architectures is empty")
+            self._pool = members
+            self._pool_set = frozenset(members)
 
     # -------------------------------------------------------------- helpers
-    def _random_arch(self) -> NB201Arch:
-        pool = _pool(self.valid_only)
+    @property
+    def pool(self) -> tuple:
+        """The architectures the strategy draws from (the space's, or the given pool)."""
+        if self._pool_set is None:
+            return _space_pool(self.space, self.valid_only)
+        return self._pool
+
+    def _random_arch(self):
+        pool = self.pool
         return pool[int(self._rng.integers(len(pool)))]
 
-    def _mutate(self, arch: NB201Arch) -> NB201Arch:
-        return nb201.mutate(arch, self._rng, valid_only=self.valid_only)
+    def _mutate(self, arch):
+        if self._pool_set is None:
+            return self.space.mutate(arch, self._rng, valid_only=self.valid_only)
+        options = [a for a in self.space.neighbours(arch, valid_only=self.valid_only) if a in self._pool_set]
+        if not options:
+            return self._random_arch()
+        return options[int(self._rng.integers(len(options)))]
 
-    def _issue(self, arch: NB201Arch) -> NB201Arch:
+    def _issue(self, arch: object) -> object:
         self._pending[str(arch)] = arch
         return arch
 
     # -------------------------------------------------------------- contract
-    def ask(self) -> NB201Arch:
+    def ask(self) -> object:
         arch = self._propose()
         return self._issue(arch)
 
-    def _propose(self) -> NB201Arch:  # pragma: no cover - abstract
+    def _propose(self) -> object:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def tell(self, arch: object, value: float) -> None:
@@ -80,13 +109,12 @@ class Strategy:
             raise ValueError(f"tell: value must be finite, got {value!r}")
         arch = self._pending.pop(key)
         self.told.append((arch, value))
-        self._told_keys.add(key)
         self._observe(arch, value)
 
-    def _observe(self, arch: NB201Arch, value: float) -> None:
+    def _observe(self, arch: object, value: float) -> None:
         """Hook for subclasses: a value has been told."""
 
-    def recommend(self) -> NB201Arch | None:
+    def recommend(self) -> object | None:
         if not self.told:
             return None
         return max(self.told, key=lambda t: t[1])[0]  # first on ties
@@ -98,15 +126,15 @@ class Strategy:
 class RandomSearch(Strategy):
     """Uniform random search without replacement over the space."""
 
-    def __init__(self, *, seed, valid_only: bool = False) -> None:
-        super().__init__(seed=seed, valid_only=valid_only)
-        self._order = self._rng.permutation(len(_pool(self.valid_only)))
+    def __init__(self, *, seed, valid_only: bool = False, space="nb201", pool=None) -> None:
+        super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
+        self._order = self._rng.permutation(len(self.pool))
         self._next = 0
 
-    def _propose(self) -> NB201Arch:
+    def _propose(self) -> object:
         if self._next >= len(self._order):
             raise ValueError("random search has asked every architecture of the space")
-        arch = _pool(self.valid_only)[int(self._order[self._next])]
+        arch = self.pool[int(self._order[self._next])]
         self._next += 1
         return arch
 
@@ -116,27 +144,28 @@ class REA(Strategy):
     ``population_size`` random nets; each step samples ``sample_size`` members, mutates the
     best one (one edge's op changed), adds the child and removes the oldest member."""
 
-    def __init__(self, *, population_size: int = 10, sample_size: int = 3, seed, valid_only: bool = False) -> None:
-        super().__init__(seed=seed, valid_only=valid_only)
+    def __init__(self, *, population_size: int = 10, sample_size: int = 3, seed, valid_only: bool = False,
+                 space="nb201", pool=None) -> None:
+        super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
         if population_size < 1 or sample_size < 1 or sample_size > population_size:
             raise ValueError(
                 f"REA needs 1 <= sample_size <= population_size, got sample_size={sample_size}, population_size={population_size}"
             )
         self.population_size = int(population_size)
         self.sample_size = int(sample_size)
-        self.population: deque[tuple[NB201Arch, float]] = deque()
-        self._initial: list[NB201Arch] | None = None
+        self.population: deque[tuple[object, float]] = deque()
+        self._initial: list[object] | None = None
         self._n_initial_asked = 0
 
-    def _initial_population(self) -> list[NB201Arch]:
+    def _initial_population(self) -> list[object]:
         return [self._random_arch() for _ in range(self.population_size)]
 
-    def _tournament(self) -> NB201Arch:
+    def _tournament(self) -> object:
         members = list(self.population)
         idx = self._rng.choice(len(members), size=min(self.sample_size, len(members)), replace=False)
         return max((members[i] for i in sorted(idx)), key=lambda t: t[1])[0]
 
-    def _propose(self) -> NB201Arch:
+    def _propose(self) -> object:
         if self._initial is None:
             self._initial = self._initial_population()
         if self._n_initial_asked < len(self._initial):
@@ -146,10 +175,10 @@ class REA(Strategy):
             raise ValueError("REA: tell the initial population's values before asking for children")
         return self._child()
 
-    def _child(self) -> NB201Arch:
+    def _child(self) -> object:
         return self._mutate(self._tournament())
 
-    def _observe(self, arch: NB201Arch, value: float) -> None:
+    def _observe(self, arch: object, value: float) -> None:
         self.population.append((arch, value))
         while len(self.population) > self.population_size:
             self.population.popleft()
@@ -160,17 +189,18 @@ class AREA(REA):
     proxy and keep the best ``population_size`` as REA's initial population (still queried)."""
 
     def __init__(self, *, scores, population_size: int = 10, sample_size: int = 3, n_init_samples: int = 20,
-                 seed, valid_only: bool | None = None) -> None:
+                 seed, valid_only: bool | None = None, space="nb201", pool=None) -> None:
         valid_only = scores.valid_only if valid_only is None else valid_only
         if scores.valid_only and not valid_only:
             raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
-        super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only)
+        super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only,
+                         space=space, pool=pool)
         if n_init_samples < population_size:
             raise ValueError(f"AREA needs n_init_samples >= population_size, got {n_init_samples} < {population_size}")
         self.scores = scores
         self.n_init_samples = int(n_init_samples)
 
-    def _initial_population(self) -> list[NB201Arch]:
+    def _initial_population(self) -> list[object]:
         cands = [self._random_arch() for _ in range(self.n_init_samples)]
         s = self.scores.scores(cands)
         order = np.argsort(-s, kind="stable")[: self.population_size]
@@ -184,11 +214,12 @@ class NASWOT(Strategy):
 
     uses_queries = False
 
-    def __init__(self, *, scores, n_samples: int = 100, seed, valid_only: bool | None = None) -> None:
+    def __init__(self, *, scores, n_samples: int = 100, seed, valid_only: bool | None = None, space="nb201",
+                 pool=None) -> None:
         valid_only = scores.valid_only if valid_only is None else valid_only
         if scores.valid_only and not valid_only:
             raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
-        super().__init__(seed=seed, valid_only=valid_only)
+        super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
         if n_samples < 1:
             raise ValueError(f"NASWOT needs n_samples >= 1, got {n_samples}")
         self.scores = scores
@@ -198,16 +229,15 @@ class NASWOT(Strategy):
         order = np.argsort(-s, kind="stable")
         ranked = list(dict.fromkeys(cands[i] for i in order))
         self.ranked = ranked
-        self.best_score = float(s[order[0]])
         self._next = 0
 
-    def _propose(self) -> NB201Arch:
+    def _propose(self) -> object:
         if self._next >= len(self.ranked):
             raise ValueError(f"NASWOT has asked all of its {len(self.ranked)} distinct sampled nets")
         self._next += 1
         return self.ranked[self._next - 1]
 
-    def recommend(self) -> NB201Arch:
+    def recommend(self) -> object:
         return super().recommend() if self.told else self.ranked[0]
 
 
@@ -251,8 +281,11 @@ class SurrogateREA(REA):
         skip_isomorphs: bool = False,
         seed,
         valid_only: bool = False,
+        space="nb201",
+        pool=None,
     ) -> None:
-        super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only)
+        super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only,
+                         space=space, pool=pool)
         if n_candidates < 1 or refit_every < 1 or n_init < 2:
             raise ValueError("SurrogateREA needs n_candidates >= 1, refit_every >= 1 and n_init >= 2")
         if not 0.0 <= epsilon <= 1.0:
@@ -269,7 +302,8 @@ class SurrogateREA(REA):
         self.scores = scores
         self.n_init_samples = int(n_init_samples)
         self.skip_isomorphs = bool(skip_isomorphs)
-        self._features = features
+        if self.skip_isomorphs and self.space.iso_key(self.pool[0]) is None:
+            raise ValueError(f"skip_isomorphs needs an isomorphism key, which space {self.space.name!r} does not define")
         self._row = {a: i for i, a in enumerate(features.index)}
         self._X = np.asarray(features.to_numpy(), dtype=np.float64)
         self._make_regressor = regressor or default_regressor
@@ -277,20 +311,20 @@ class SurrogateREA(REA):
         self._fitted_on = 0
         self.n_fits = 0
 
-    def _initial_population(self) -> list[NB201Arch]:
+    def _initial_population(self) -> list[object]:
         if self.scores is None:
             return [self._random_arch() for _ in range(self.n_init)]
         cands = list(dict.fromkeys(self._random_arch() for _ in range(max(self.n_init_samples, self.n_init))))
         s = self.scores.scores(cands)
         return [cands[i] for i in np.argsort(-s, kind="stable")[: self.n_init]]
 
-    def _rows(self, archs: Sequence[NB201Arch]) -> np.ndarray:
+    def _rows(self, archs: Sequence[object]) -> np.ndarray:
         try:
             return self._X[[self._row[str(a)] for a in archs]]
         except KeyError as exc:
             raise ValueError(f"no features for {exc.args[0]}") from None
 
-    def _child(self) -> NB201Arch:
+    def _child(self) -> object:
         if self.model_ is None or len(self.told) - self._fitted_on >= self.refit_every:
             archs = [a for a, _ in self.told]
             y = np.array([v for _, v in self.told])
@@ -303,9 +337,9 @@ class SurrogateREA(REA):
             self.model_.fit(self._rows(archs), y)
             self._fitted_on = len(self.told)
             self.n_fits += 1
-        key = (lambda a: a.iso_key) if self.skip_isomorphs else str
+        key = self.space.iso_key if self.skip_isomorphs else str
         seen = {key(a) for a, _ in self.told} | {key(a) for a in self._pending.values()}
-        cands: dict[str, NB201Arch] = {}
+        cands: dict[str, object] = {}
         for _ in range(20 * self.n_candidates):
             child = self._mutate(self._tournament())
             if key(child) not in seen:

@@ -1,21 +1,51 @@
-"""Search spaces, one module each, registered by name in :data:`SPACES`."""
+"""Search spaces: one :class:`~graf.spaces.base.Space` object each, registered by name in :data:`SPACES`.
+
+This layer imports no other part of ``graf`` (benchmark files are read by :mod:`graf.data`,
+keyed on the space's name). Adding a space: docs/spaces.md.
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
+from graf.spaces.base import CellShape, FamilyConfig, GrafConfig, SearchDataset, Space
 
-from graf.spaces import nb201
-
-#: name -> module implementing the space (architecture type, enumeration, sampling, mutation).
-SPACES: dict[str, ModuleType] = {"nb201": nb201}
+#: name -> the space object.
+SPACES: dict[str, Space] = {}
 
 
-def get_space(name: str) -> ModuleType:
-    """The search-space module registered under ``name``."""
+def register_space(space: Space) -> Space:
+    """Add ``space`` to :data:`SPACES` under ``space.name`` (a name is registered once)."""
+    if not isinstance(space, Space):
+        raise TypeError(f"register_space needs a Space instance, got {type(space).__name__}")
+    if space.name in SPACES:
+        raise ValueError(f"search space {space.name!r} is already registered")
+    SPACES[space.name] = space
+    return space
+
+
+def get_space(name: "str | Space") -> Space:
+    """The space registered under ``name`` (a Space is returned as it is)."""
+    if isinstance(name, Space):
+        return name
     try:
         return SPACES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(f"unknown search space {name!r}; available: {', '.join(sorted(SPACES))}") from None
 
 
-__all__ = ["SPACES", "get_space", "nb201"]
+from graf.spaces import nb201, tnb101_micro  # noqa: E402  (the modules register their spaces below)
+
+register_space(nb201.SPACE)
+register_space(tnb101_micro.SPACE)
+
+__all__ = [
+    "CellShape",
+    "FamilyConfig",
+    "GrafConfig",
+    "SPACES",
+    "SearchDataset",
+    "Space",
+    "get_space",
+    "nb201",
+    "register_space",
+    "tnb101_micro",
+]

@@ -17,24 +17,26 @@ Encodings (see ``../shared/data/README.md``):
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
-from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    import networkx as nx
+from graf.spaces.base import GrafConfig, SearchDataset
+from graf.spaces.cell import EDGES, INPUT, NUM_NODES, OUTPUT, EdgeCellArch, EdgeCellSpace
 
 __all__ = [
     "OPS",
     "EDGES",
+    "INPUT",
+    "OUTPUT",
+    "NUM_NODES",
     "NASLIB_OPS",
     "NUM_ARCHS",
     "NB201Arch",
+    "NB201Space",
+    "SPACE",
     "Arch",
     "parse",
     "all_archs",
@@ -46,25 +48,19 @@ __all__ = [
 
 #: Operation names in the order used for op indices inside this project.
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-#: Edges (from, to) in the NB201 string order.
-EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 #: NASLib's op indices: 0 skip, 1 zero, 2 conv3x3, 3 conv1x1, 4 avg pool.
 NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
 #: NASLib tuple position k holds string edge ``_NASLIB_TO_EDGE[k]``.
 _NASLIB_TO_EDGE: tuple[int, ...] = (0, 1, 3, 2, 4, 5)
-NUM_NODES = 4
-INPUT, OUTPUT = 0, 3
 NUM_ARCHS = len(OPS) ** len(EDGES)
 
-_PARAMETER_FREE = frozenset({"avg_pool_3x3"})
-_OP_INDEX = {op: i for i, op in enumerate(OPS)}
 _NASLIB_INDEX = {op: i for i, op in enumerate(NASLIB_OPS)}
 _GROUP_RE = re.compile(r"^\|(.*)\|$")
 _TUPLE_RE = re.compile(r"^\(?\s*([^()]*?)\s*,?\s*\)?$")
 
 
 @dataclass(frozen=True, slots=True)
-class NB201Arch:
+class NB201Arch(EdgeCellArch):
     """One NB201 cell: the operation on each edge, in :data:`EDGES` order.
 
     Hashable and immutable; ``str(arch)`` is the canonical NB201 string.
@@ -78,14 +74,10 @@ class NB201Arch:
 
     ops: tuple[str, ...]
 
+    OPS = OPS
+
     def __post_init__(self) -> None:
-        if not isinstance(self.ops, tuple):
-            raise ValueError(f"NB201Arch.ops must be a tuple of {len(EDGES)} op names, got {type(self.ops).__name__}")
-        if len(self.ops) != len(EDGES):
-            raise ValueError(f"an NB201 cell has {len(EDGES)} edges, got {len(self.ops)} ops: {self.ops!r}")
-        for op in self.ops:
-            if op not in _OP_INDEX:
-                raise ValueError(f"unknown NB201 op {op!r}; expected one of {', '.join(OPS)}")
+        self._check_ops()
 
     # ------------------------------------------------------------------ parsing
     @classmethod
@@ -140,27 +132,11 @@ class NB201Arch:
         return cls(tuple(ops))
 
     @classmethod
-    def from_op_indices(cls, indices: Sequence[int]) -> "NB201Arch":
-        """Build from op indices into :data:`OPS`, in :data:`EDGES` order."""
-        if len(indices) != len(EDGES):
-            raise ValueError(f"expected {len(EDGES)} op indices, got {len(indices)}")
-        if any(not 0 <= int(i) < len(OPS) for i in indices):
-            raise ValueError(f"op indices must lie in 0..{len(OPS) - 1}, got {tuple(indices)!r}")
-        return cls(tuple(OPS[int(i)] for i in indices))
-
-    @classmethod
-    def from_index(cls, index: int, data_dir: str | None = None) -> "NB201Arch":
-        """The net with this NB201 benchmark index (read from the data directory's accuracy table)."""
-        from graf.data.nb201 import nb201_index_table
-
-        return nb201_index_table(data_dir).arch(index)
-
-    @classmethod
     def parse(cls, value: "NB201Arch | str | Sequence[int]") -> "NB201Arch":
         """Parse any of: an ``NB201Arch``, an NB201 string, a NASLib tuple (sequence or string).
 
-        NB201 indices are not accepted here because they need the data directory; use
-        :meth:`from_index`.
+        NB201 indices are not accepted here because they need the benchmark table; use
+        ``graf.data.nb201_index_table(data_dir).arch(i)``.
         """
         if isinstance(value, NB201Arch):
             return value
@@ -190,233 +166,70 @@ class NB201Arch:
     def to_naslib_str(self) -> str:
         return str(self.to_naslib())
 
-    def index(self, data_dir: str | None = None) -> int:
-        """This net's NB201 benchmark index (read from the data directory's accuracy table)."""
-        from graf.data.nb201 import nb201_index_table
-
-        return nb201_index_table(data_dir).index(self)
-
-    @property
-    def op_indices(self) -> tuple[int, ...]:
-        """Op indices into :data:`OPS`, in :data:`EDGES` order."""
-        return tuple(_OP_INDEX[o] for o in self.ops)
-
-    @property
-    def code(self) -> int:
-        """A dense integer 0..15624 (base-5 number of :attr:`op_indices`); not the NB201 index."""
-        c = 0
-        for i in self.op_indices:
-            c = c * len(OPS) + i
-        return c
-
-    def edge_op(self, source: int, target: int) -> str:
-        return self.ops[EDGES.index((source, target))]
-
-    # ------------------------------------------------------------------ structure
-    def pruned(self) -> "NB201Arch":
-        """The equivalent cell with every branch made unreachable by zero ops set to ``none``.
-
-        Outputs of nodes 1, then 2, whose inputs are all ``none`` are set to ``none``; then the
-        inputs of nodes 2, then 1, whose outputs are all ``none``.
-        """
-        ops = list(self.ops)
-        idx = {e: k for k, e in enumerate(EDGES)}
-
-        def all_none(edges: Sequence[tuple[int, int]]) -> bool:
-            return all(ops[idx[e]] == "none" for e in edges)
-
-        def set_none(edges: Sequence[tuple[int, int]]) -> None:
-            for e in edges:
-                ops[idx[e]] = "none"
-
-        for node in (1, 2):
-            if all_none(_in_edges(node)):
-                set_none(_out_edges(node))
-        for node in (2, 1):
-            if all_none(_out_edges(node)):
-                set_none(_in_edges(node))
-        return NB201Arch(tuple(ops))
-
-    @property
-    def is_valid(self) -> bool:
-        """True when pruning leaves the cell unchanged (the GRAF paper's 9445 "valid" nets)."""
-        return self.pruned() == self
-
-    @property
-    def input_reaches_output(self) -> bool:
-        """Whether any path of non-``none`` edges leads from the input to the output."""
-        reach = {INPUT}
-        for (s, t), op in sorted(zip(EDGES, self.ops), key=lambda x: x[0][1]):
-            if op != "none" and s in reach:
-                reach.add(t)
-        return OUTPUT in reach
-
-    @property
-    def iso_key(self) -> str:
-        """A key shared exactly by cells that compute the same function up to node relabelling.
-
-        The cell is rewritten as a computation DAG whose vertices are the input ``x`` and the
-        op instances that reach the output: ``none`` edges vanish, ``skip_connect`` edges pass
-        their source's terms on unchanged, two ``avg_pool_3x3`` of the same input are one
-        computation (it has no parameters), and every convolution is its own vertex (its own
-        weights). The key is a canonical serialisation of that DAG, so equal keys mean
-        isomorphic computations and vice versa. A cell whose output is always zero has the
-        key ``"0"``. See :func:`_canonical_dag`.
-        """
-        return _canonical_dag(tuple(self.ops))
-
-    def to_graph(self) -> "nx.DiGraph":
-        """The cell as a ``networkx.DiGraph`` on nodes 1..4 (input 1, output 4), op on attribute ``op``."""
-        import networkx as nx
-
-        g = nx.DiGraph(input=INPUT + 1, output=OUTPUT + 1)
-        g.add_nodes_from(range(1, NUM_NODES + 1))
-        for (s, t), op in zip(EDGES, self.ops):
-            g.add_edge(s + 1, t + 1, op=op)
-        return g
-
     def __repr__(self) -> str:
         return f"NB201Arch({self.to_str()!r})"
 
 
-def _computation_dag(ops: Sequence[str]) -> tuple[list[tuple[str, tuple[tuple[int, int], ...]]], tuple[tuple[int, int], ...]]:
-    """Vertices ``(label, inputs)`` and the output, inputs being sorted ``(vertex, multiplicity)`` pairs."""
-    vertices: list[tuple[str, tuple[tuple[int, int], ...]]] = [("x", ())]
-    shared: dict[tuple[str, tuple[tuple[int, int], ...]], int] = {}
-    value: dict[int, Counter[int]] = {INPUT: Counter({0: 1})}
-    for node in range(1, NUM_NODES):
-        acc: Counter[int] = Counter()
-        for source in range(node):
-            op = ops[EDGES.index((source, node))]
-            src = value[source]
-            if op == "none" or not src:
-                continue
-            if op == "skip_connect":
-                acc.update(src)
-                continue
-            vertex = (op, tuple(sorted(src.items())))
-            if op in _PARAMETER_FREE and vertex in shared:
-                vid = shared[vertex]
-            else:
-                vid = len(vertices)
-                vertices.append(vertex)
-                shared.setdefault(vertex, vid)
-            acc[vid] += 1
-        value[node] = acc
-    return vertices, tuple(sorted(value[OUTPUT].items()))
+class NB201Space(EdgeCellSpace):
+    """NAS-Bench-201: 5**6 = 15625 cells, 9445 valid; NB201 strings and NASLib tuples."""
+
+    name = "nb201"
+    description = "NAS-Bench-201 cells (15625, 9445 valid); CIFAR-10, CIFAR-100, ImageNet16-120"
+    arch_type = NB201Arch
+    encodings = ("nb201", "naslib")
+    size = NUM_ARCHS
+    #: dataset -> search columns. CIFAR-10 follows the NASWOT paper's REA (NB201's 12-epoch
+    #: validation accuracy); there is no 12-epoch column for CIFAR-100 and ImageNet16-120 in the
+    #: table, so they use NASLib's single-seed validation accuracy.
+    datasets = {
+        "cifar10": SearchDataset("cifar10", "cifar10_valid_12ep", "cifar10_test", "cifar10_train_seconds_12ep",
+                                 "CIFAR-10, 12-epoch validation accuracy; 200-epoch test accuracy reported"),
+        "cifar100": SearchDataset("cifar100", "cifar100_val_naslib", "cifar100_test", "cifar10_train_seconds_12ep",
+                                  "CIFAR-100, NASLib's validation accuracy; test accuracy reported"),
+        "imagenet16": SearchDataset("imagenet16", "imagenet16_val_naslib", "imagenet16_test",
+                                    "cifar10_train_seconds_12ep",
+                                    "ImageNet16-120, NASLib's validation accuracy; test accuracy reported"),
+    }
+    default_dataset = "cifar10"
+    graf_config = GrafConfig.standard(OPS)
+    arch_help = "an NB201 string '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' or a NASLib tuple '(a, b, c, d, e, f)'"
+
+    def parse(self, value: Any) -> NB201Arch:
+        return NB201Arch.parse(value)
+
+    def format(self, arch: Any, encoding: str | None = None) -> str:
+        arch = NB201Arch.parse(arch)
+        return arch.to_str() if self.check_encoding(encoding) == "nb201" else arch.to_naslib_str()
 
 
-@functools.lru_cache(maxsize=None)  # at most 5**6 = 15625 cells
-def _canonical_dag(ops: tuple[str, ...]) -> str:
-    """Canonical string of the computation DAG of a cell (see :attr:`NB201Arch.iso_key`).
+#: The registered NB201 space.
+SPACE = NB201Space()
 
-    Vertices are ranked by a relabelling-invariant recursive signature; vertices whose
-    signatures tie (e.g. two convolutions of the same input) are tried in every order and the
-    smallest serialisation wins, which makes the form canonical.
-    """
-    vertices, output = _computation_dag(ops)
-    if not output:
-        return "0"
-    live: set[int] = set()
-    stack = [v for v, _ in output]
-    while stack:
-        v = stack.pop()
-        if v not in live:
-            live.add(v)
-            stack.extend(u for u, _ in vertices[v][1])
-    signature: dict[int, str] = {}
-    for v in sorted(live):  # inputs always have smaller ids
-        label, inputs = vertices[v]
-        signature[v] = label + "(" + "+".join(sorted(f"{m}*{signature[u]}" for u, m in inputs)) + ")"
-    groups: dict[str, list[int]] = {}
-    for v in sorted(live, key=signature.__getitem__):
-        groups.setdefault(signature[v], []).append(v)
-    best: str | None = None
-    for orders in itertools.product(*(itertools.permutations(g) for g in groups.values())):
-        rank = {v: r for r, v in enumerate(itertools.chain.from_iterable(orders))}
-        body = sorted(
-            (rank[v], vertices[v][0], tuple(sorted((rank[u], m) for u, m in vertices[v][1]))) for v in live
-        )
-        text = ";".join(f"{r}={label}{list(inp)}" for r, label, inp in body)
-        text += "->" + str(sorted((rank[u], m) for u, m in output))
-        if best is None or text < best:
-            best = text
-    assert best is not None
-    return best
-
-
-def _in_edges(node: int) -> list[tuple[int, int]]:
-    return [e for e in EDGES if e[1] == node]
-
-
-def _out_edges(node: int) -> list[tuple[int, int]]:
-    return [e for e in EDGES if e[0] == node]
-
-
-#: The space's architecture type and parser, under names every space module shares.
+#: The space's architecture type and parser, under names every wave-1 caller used.
 Arch = NB201Arch
 parse = NB201Arch.parse
 
 
 def all_archs() -> list[NB201Arch]:
     """All 15625 cells, ordered by :attr:`NB201Arch.code`."""
-    return [NB201Arch(tuple(OPS[i] for i in idx)) for idx in _all_op_indices()]
-
-
-def _all_op_indices() -> Iterator[tuple[int, ...]]:
-    n = len(OPS)
-    for code in range(NUM_ARCHS):
-        digits = []
-        for _ in EDGES:
-            code, d = divmod(code, n)
-            digits.append(d)
-        yield tuple(reversed(digits))
+    return SPACE.enumerate()
 
 
 def valid_archs() -> list[NB201Arch]:
     """The 9445 cells that zero-branch pruning leaves unchanged."""
-    return [a for a in all_archs() if a.is_valid]
+    return SPACE.valid_archs()
 
 
 def sample(n: int, seed: int | np.random.Generator, *, valid_only: bool = False) -> list[NB201Arch]:
-    """``n`` cells drawn uniformly with replacement, reproducibly from ``seed``.
-
-    With ``valid_only`` the draw is uniform over the 9445 valid cells instead.
-    """
-    if n < 0:
-        raise ValueError(f"sample size must be >= 0, got {n}")
-    rng = np.random.default_rng(seed)
-    if valid_only:
-        pool = valid_archs()
-        return [pool[i] for i in rng.integers(0, len(pool), size=n)]
-    draws = rng.integers(0, len(OPS), size=(n, len(EDGES)))
-    return [NB201Arch(tuple(OPS[i] for i in row)) for row in draws]
+    """``n`` cells drawn uniformly with replacement, reproducibly from ``seed`` (see :meth:`NB201Space.sample`)."""
+    return SPACE.sample(n, seed, valid_only=valid_only)
 
 
 def mutate(arch: NB201Arch, seed: int | np.random.Generator, *, valid_only: bool = False) -> NB201Arch:
-    """Change the op of one uniformly chosen edge to a different op; never returns ``arch``.
-
-    With ``valid_only`` the child is drawn uniformly from the valid one-edge mutations (a
-    ValueError if there is none, which happens only for some invalid parents).
-    """
-    rng = np.random.default_rng(seed)
-    neighbours = [
-        NB201Arch(arch.ops[:e] + (op,) + arch.ops[e + 1 :])
-        for e in range(len(EDGES))
-        for op in OPS
-        if op != arch.ops[e]
-    ]
-    if valid_only:
-        neighbours = [a for a in neighbours if a.is_valid]
-        if not neighbours:  # 720 invalid cells, e.g. all-none inputs; every valid cell has one
-            raise ValueError(f"{arch} has no valid one-edge mutation; mutate arch.pruned() instead")
-    return neighbours[int(rng.integers(len(neighbours)))]
+    """One edge's op changed to a different op, uniformly; never ``arch`` (see :meth:`NB201Space.mutate`)."""
+    return SPACE.mutate(arch, seed, valid_only=valid_only)
 
 
 def op_index_matrix(archs: Sequence[NB201Arch]) -> np.ndarray:
     """An ``(n, 6)`` int array of op indices into :data:`OPS`."""
-    names = np.array([a.ops for a in archs], dtype=object).reshape(len(archs), len(EDGES))
-    out = np.zeros(names.shape, dtype=np.int64)
-    for i, op in enumerate(OPS[1:], start=1):
-        out[names == op] = i
-    return out
+    return SPACE.op_index_matrix(archs)

@@ -1,0 +1,60 @@
+"""Proxy tables written by ``graf proxies`` (index ``arch``), read back for features and search."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["load_proxy_table", "proxy_table_gaps", "rows_for"]
+
+
+def load_proxy_table(path: "str | os.PathLike", space="nb201") -> "tuple[pd.DataFrame, list[str]]":
+    """A ``graf proxies`` table (index ``arch``) as ``(frame, proxy columns)``.
+
+    The index is canonicalised to the space's strings. ``frame`` keeps the ``error`` column if
+    the table has one; the proxy columns are every other column, which must all be numeric.
+    Rows with an error or a NaN are *not* removed here: see :func:`proxy_table_gaps`.
+    """
+    from graf.spaces import get_space
+    from graf.tables import read_table
+
+    space = get_space(space)
+    table = read_table(path)
+    try:
+        table.index = pd.Index([str(space.parse(a)) for a in table.index], name="arch")
+    except ValueError as exc:
+        raise ValueError(f"proxy table {path}: bad architecture in column 'arch': {exc}") from exc
+    if table.index.has_duplicates:
+        raise ValueError(f"proxy table {path}: architecture {table.index[table.index.duplicated()][0]} appears twice")
+    columns = [c for c in table.columns if c != "error"]
+    if not columns:
+        raise ValueError(f"proxy table {path} has no proxy columns (only {list(table.columns)})")
+    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if bad:
+        raise ValueError(f"proxy table {path}: column(s) {', '.join(map(str, bad))} are not numeric")
+    return table, columns
+
+
+def proxy_table_gaps(table: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Boolean Series (index ``arch``): True where a net has an error or a NaN/inf proxy value."""
+    values = table[list(columns)].to_numpy(dtype=np.float64)
+    gaps = ~np.isfinite(values).all(axis=1)
+    if "error" in table.columns:
+        err = table["error"]
+        gaps |= err.notna().to_numpy() & (err.astype(str).str.strip() != "").to_numpy()
+    return pd.Series(gaps, index=table.index, name="gap")
+
+
+def rows_for(archs: Sequence[object], table: pd.DataFrame, group: str, source: str) -> pd.DataFrame:
+    """The rows of ``table`` (index: canonical arch strings) for ``archs``, or a clear error."""
+    keys = [str(a) for a in archs]
+    missing = [k for k in keys if k not in table.index]
+    if missing:
+        raise ValueError(
+            f"feature group {group!r}: {len(missing)} of {len(keys)} architectures have no values in {source} "
+            f"(e.g. {missing[0]}); restrict the nets to those the table covers"
+        )
+    return table.loc[keys]
