@@ -35,7 +35,6 @@ from torch import nn
 from graf.spaces.nb201 import EDGES, NB201Arch
 
 __all__ = [
-    "NUM_CLASSES",
     "AvgPool3x3",
     "ReLUConvBN",
     "ResNetBasicBlock",
@@ -46,10 +45,9 @@ __all__ = [
     "init_kaiming_normal",
     "kaiming_normal_tensors",
     "net_seed",
+    "network_builder",
+    "NETWORK_BUILDERS",
 ]
-
-#: dataset name -> number of classes of the NB201 benchmark networks.
-NUM_CLASSES: dict[str, int] = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
 
 
 class ReLUConvBN(nn.Module):
