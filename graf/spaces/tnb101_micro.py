@@ -35,7 +35,7 @@ MACRO_PREFIX = "64-41414"
 #: the seven TransNAS-Bench-101 tasks
 TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw", "room_layout", "segmentsemantic")
 
-_TRANSNAS_RE = re.compile(r"^(?:64-41414-)?([0-9])_([0-9]{2})_([0-9]{3})$")
+_TRANSNAS_RE = re.compile(r"^(?:64-41414-)?([0-3])_([0-3]{2})_([0-3]{3})$")
 _TUPLE_RE = re.compile(r"^\(\s*([^()]*?)\s*,?\s*\)$")
 
 
