@@ -34,13 +34,13 @@ def time_cli(repeats: int) -> list[float]:
 
 
 def time_direct() -> float:
-    from graf.features import graph_features
-    from graf.features.nb201 import GRAF_SPECS
-    from graf.spaces.nb201 import all_archs
+    from graf.features import graf_specs, graph_features
+    from graf.spaces.nb201 import SPACE, all_archs
 
+    specs = graf_specs(SPACE)
     start = time.perf_counter()
     for arch in all_archs():
-        graph_features(arch.to_graph(), GRAF_SPECS)
+        graph_features(arch.to_graph(), specs)
     return time.perf_counter() - start
 
 

@@ -2,10 +2,11 @@
 
 Run from the repo root, one part at a time, in the background (n_jobs=1, shared CPU):
 
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py anchors > benchmarks/results/anchors.log 2>&1 &
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py anchors
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py beat
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH [--model M]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py shap
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py tnb101 [--resume]
 
 Each configuration's summary is appended as one JSON line to
 ``benchmarks/results/predictor_<part>.jsonl`` as soon as it finishes, with the date, the
@@ -42,6 +43,20 @@ ANCHORS = [
     ("cifar100_val_naslib", "graf,zcp"),
 ]
 BEAT_MODELS = ["rf-mf0.33", "extra_trees", "lightgbm", "rf-rank", "rf-cv", "rf+et-mf0.33"]
+#: TransNAS-Bench-101 micro: (target, inputs, model, sizes). class_scene has 2128 nets; the other
+#: tasks' NASLib file has 364 valid nets each, too few for 1024 training nets.
+TNB101 = [
+    ("class_scene", "graf", "rf", SIZES),
+    ("class_scene", "zcp", "rf", SIZES),
+    ("class_scene", "graf,zcp", "rf", SIZES),
+    ("class_scene", "onehot", "rf", SIZES),
+    ("class_scene", "graf,zcp", "rf+et+catboost-logerr", SIZES),
+    ("class_scene", "graf,zcp,onehot", "rf+et+catboost+gnn", SIZES),
+] + [
+    (task, inputs, "rf", [32, 128])
+    for task in ("class_object", "autoencoder", "normal", "jigsaw", "room_layout", "segmentsemantic")
+    for inputs in ("graf", "zcp", "graf,zcp")
+]
 
 
 def _record(part: str, row: dict) -> None:
@@ -51,7 +66,22 @@ def _record(part: str, row: dict) -> None:
     print(json.dumps(row), flush=True)
 
 
-def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_file=None, drop=False, nets=None):
+def _command(space, target, inputs, sizes, seeds, model) -> str:
+    return (
+        f"graf evaluate --space {space} --target {target} --inputs {inputs} "
+        f"--train-sizes {','.join(map(str, sizes))} --seeds {seeds} --model {model}"
+    )
+
+
+def _done(part: str) -> set[str]:
+    path = RESULTS / f"predictor_{part}.jsonl"
+    if not path.is_file():
+        return set()
+    return {json.loads(line)["command"] for line in path.read_text().splitlines() if line.strip()}
+
+
+def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_file=None, drop=False, nets=None,
+               space="nb201"):
     start = time.perf_counter()
     ds = build_dataset(
         target,
@@ -60,12 +90,10 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
         drop_missing_proxies=drop,
         nets=nets,
         data_dir=os.environ.get("GRAF_DATA_DIR"),
+        space=space,
     )
     res = evaluate_predictor(ds.X, ds.y, train_sizes=sizes, seeds=seeds, model=model, n_jobs=1, progress=True)
-    cmd = (
-        f"graf evaluate --space nb201 --target {target} --inputs {inputs} "
-        f"--train-sizes {','.join(map(str, sizes))} --seeds {seeds} --model {model}"
-    )
+    cmd = _command(space, target, inputs, sizes, seeds, model)
     if nets is not None and not proxies_file:
         cmd += f" --archs <the {len(nets)} nets with complete own proxies>"
     if proxies_file:
@@ -75,6 +103,7 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
         {
             "date": datetime.date.today().isoformat(),
             "command": cmd + " --json",
+            "space": space,
             "target": target,
             "target_source": ds.target_source,
             "inputs": ds.inputs,
@@ -93,7 +122,8 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("part", choices=["anchors", "beat", "proxies", "shap"])
+    p.add_argument("part", choices=["anchors", "beat", "proxies", "shap", "tnb101"])
+    p.add_argument("--resume", action="store_true", help="tnb101 part: skip configurations already recorded")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
@@ -123,6 +153,12 @@ def main(argv=None) -> int:
                 ds = run_config("proxies", target, inputs, model=args.model, seeds=args.seeds, sizes=sizes,
                                 proxies_file=args.proxies_file if own else None, drop=own, nets=nets)
                 nets = list(ds.X.index) if nets is None else nets
+    elif args.part == "tnb101":
+        done = _done("tnb101") if args.resume else set()
+        for target, inputs, model, tnb_sizes in TNB101:
+            if _command("tnb101_micro", target, inputs, tnb_sizes, args.seeds, model) + " --json" in done:
+                continue
+            run_config("tnb101", target, inputs, model=model, seeds=args.seeds, sizes=tnb_sizes, space="tnb101_micro")
     elif args.part == "shap":
         ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=os.environ.get("GRAF_DATA_DIR"))
         from graf.predictor.explain import shap_values

@@ -10,7 +10,7 @@ Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
                                         # another commit's code (the machine's speed drifts; compare pairs)
     python benchmarks/bench_proxies.py resume --nets 100        # kill a run halfway, resume, compare
     python benchmarks/bench_proxies.py determinism --nets 12    # --jobs 1 vs --jobs 2 vs a second run
-    python benchmarks/bench_proxies.py table --table data/nb201_proxies.parquet --nets 20
+    python benchmarks/bench_proxies.py table --table graf/data/files/nb201_proxies.parquet --nets 20
                                         # the full table (issue 6): coverage, failures, a recomputed
                                         # spot check of --nets random rows, Spearman vs published on
                                         # the valid nets, Kendall tau vs accuracy

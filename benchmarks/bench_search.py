@@ -9,7 +9,7 @@ Writes, under benchmarks/results/search/:
 Usage: GRAF_DATA_DIR=../shared/data python benchmarks/bench_search.py [--quick]
 NASWOT/AREA scores: runs without a suffix use NB-Suite-Zero's published nwot, which covers only
 the 9445 valid nets, so they sample valid nets only; runs with ``own`` in their name take
-their scores from the project's table data/nb201_proxies.parquet (issue 6), which covers all
+their scores from the project's table graf/data/files/nb201_proxies.parquet (issue 6), which covers all
 15625 nets as in the NASWOT paper. Surrogate-REA inputs: GRAF features (``graf``); the
 ``surrogate-rea-own*`` runs add the table's proxies (``graf,proxies``).
 """

@@ -24,7 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graf.data.nb201 import load_nb201_accuracy  # noqa: E402
-from graf.search.objective import DATASETS  # noqa: E402
+from graf.spaces import get_space  # noqa: E402
+
+#: dataset -> (target column, test column) of the NB201 search datasets
+DATASETS = {name: (d.target, d.test) for name, d in get_space("nb201").datasets.items()}
 
 TOP = (1, 2, 3, 5, 10, 20)
 RANK_BINS = [0, 1, 5, 20, 100, float("inf")]

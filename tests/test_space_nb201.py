@@ -43,11 +43,12 @@ def test_all_archs_round_trip_string_tuple_index(data_dir):
 def test_index_matches_benchmark_table(data_dir):
     df = load_nb201_accuracy(data_dir)
     raw = pd.read_csv(data_dir / "nb201" / "nb201_accuracy.csv.gz", nrows=50)
+    index = nb201_index_table(data_dir)
     for _, row in raw.iterrows():
-        arch = NB201Arch.from_index(int(row.nb201_index), data_dir)
+        arch = index.arch(int(row.nb201_index))
         assert str(arch) == row.arch
         assert arch == NB201Arch.from_naslib(row.naslib_ops)
-        assert arch.index(data_dir) == row.nb201_index
+        assert index.index(arch) == row.nb201_index
         assert df.loc[str(arch), "cifar10_test"] == row.cifar10_test
 
 
@@ -89,7 +90,7 @@ def test_malformed_input_raises_one_clear_value_error(bad, message):
 def test_bad_ops_tuple_and_bad_index(data_dir):
     with pytest.raises(ValueError, match="6 edges, got 2"):
         NB201Arch(("none", "none"))
-    with pytest.raises(ValueError, match="unknown NB201 op 'conv'"):
+    with pytest.raises(ValueError, match="unknown NB201 op 'conv'; expected one of none, skip_connect"):
         NB201Arch(("conv",) * 6)
     index = nb201_index_table(data_dir)
     for bad in (-1, NUM_ARCHS, 10**9):

@@ -27,7 +27,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inputs", default="graf,zcp", help="comma-separated feature groups: graf, zcp, proxies, onehot, flops_params")
     p.add_argument("--proxies-file", metavar="PATH",
                    help="table made by `graf proxies` for the 'proxies' group (default: the project's "
-                        "data/nb201_proxies.parquet)")
+                        "graf/data/files/nb201_proxies.parquet)")
     p.add_argument(
         "--drop-missing-proxies",
         action="store_true",
@@ -65,11 +65,11 @@ def load_dataset(args: argparse.Namespace):
 
 def _proxies_file(args, ds) -> str | None:
     """The proxy table the 'proxies' group read (the given one, or the project's default)."""
-    if "proxies" not in ds.inputs or (args.proxies_file is None and args.space != "nb201"):
+    if "proxies" not in ds.inputs:
         return None
     from graf.data.paths import default_proxies_file
 
-    return str(default_proxies_file(args.proxies_file))
+    return str(default_proxies_file(args.proxies_file, args.space))
 
 
 def _int_list(text: str) -> list[int]:

@@ -53,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="auto, table, compute or published: NASWOT scores for naswot/area: proxies table, computed+cached, or published nwot (valid nets only)")
     p.add_argument("--proxies-file", default=None,
                    help="the project's proxy table (`graf proxies --all`) for NASWOT scores and the 'proxies' surrogate "
-                        "input (default: data/nb201_proxies.parquet)")
+                        "input (default: graf/data/files/nb201_proxies.parquet)")
     p.add_argument("--history", default=None, help="write every query of every seed to this .parquet/.csv table")
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "PACKAGED_DIR",
     "DEFAULT_PROXIES_FILE",
+    "SHIPPED_PROXY_TABLES",
     "data_file",
     "default_proxies_file",
     "given_data_dir",
@@ -33,17 +34,23 @@ PACKAGED_DIR = Path(__file__).resolve().parent / "files"
 #: the project's own proxy table for all 15625 NB201 nets (``graf proxies --all``, see data/README.md);
 #: package data, read by default wherever the ``proxies`` inputs or NASWOT scores are needed
 DEFAULT_PROXIES_FILE = PACKAGED_DIR / "nb201_proxies.parquet"
+#: space name -> the project's own proxy table shipped for it
+SHIPPED_PROXY_TABLES: dict[str, Path] = {"nb201": DEFAULT_PROXIES_FILE}
 
 
-def default_proxies_file(proxies_file: str | os.PathLike | None = None) -> Path:
-    """``proxies_file``, else :data:`DEFAULT_PROXIES_FILE`; it must exist."""
-    path = Path(proxies_file) if proxies_file is not None else DEFAULT_PROXIES_FILE
+def default_proxies_file(proxies_file: str | os.PathLike | None = None, space="nb201") -> Path:
+    """``proxies_file``, else the table shipped for ``space`` (a name or a Space); it must exist."""
+    name = getattr(space, "name", space)
+    make = f"make one with `graf proxies --space {name} --all ... --out PATH` and pass it with --proxies-file PATH"
+    if proxies_file is None and name not in SHIPPED_PROXY_TABLES:
+        raise FileNotFoundError(
+            f"the project ships a proxy table for {', '.join(sorted(SHIPPED_PROXY_TABLES))} only, not for space "
+            f"{name!r}; {make}"
+        )
+    path = Path(proxies_file) if proxies_file is not None else SHIPPED_PROXY_TABLES[name]
     if not path.is_file():
         what = "proxy table" if proxies_file is not None else "the project's proxy table"
-        raise FileNotFoundError(
-            f"{what} {path} not found; make one with `graf proxies --space nb201 --all ... --out PATH` "
-            "and pass it with --proxies-file PATH"
-        )
+        raise FileNotFoundError(f"{what} {path} not found; {make}")
     return path
 
 

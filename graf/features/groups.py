@@ -139,12 +139,7 @@ def _flops_params(space, archs, data_dir=None, *, task=None):
 def _proxies(space, archs, data_dir=None, *, proxies_file=None, proxies_nan=None):
     from graf.data.paths import default_proxies_file
 
-    if proxies_file is None and space.name != "nb201":
-        raise ValueError(
-            f"feature group 'proxies': the project ships a proxy table for nb201 only; for space {space.name!r} "
-            "make one with `graf proxies` and pass it with --proxies-file"
-        )
-    proxies_file = default_proxies_file(proxies_file)
+    proxies_file = default_proxies_file(proxies_file, space)
     table, columns = load_proxy_table(proxies_file, space)
     rows = rows_for(archs, table, "proxies", str(proxies_file))
     gaps = proxy_table_gaps(rows, columns)

@@ -109,10 +109,9 @@ def build_dataset(
     y_all, source = resolve_target(target, data_dir, hw_dataset=hw_dataset, space=space)
     archs = [space.parse(a) for a in (nets if nets is not None else default_nets(data_dir, space, target))]
     dropped: dict[str, int] = {}
-    if "proxies" in groups and (proxies_file is not None or space.name == "nb201"):
-        # resolved here so the feature cache is keyed on the actual file (other spaces: the group's error)
-        proxies_file = default_proxies_file(proxies_file)
-    if "proxies" in groups and drop_missing_proxies and proxies_file is not None:
+    if "proxies" in groups:  # resolved here so the feature cache is keyed on the actual file
+        proxies_file = default_proxies_file(proxies_file, space)
+    if "proxies" in groups and drop_missing_proxies:
         table, columns = load_proxy_table(proxies_file, space)
         ok = set(table.index[~proxy_table_gaps(table, columns).to_numpy()])
         keep = [a for a in archs if str(a) in ok]

@@ -93,11 +93,11 @@ def surrogate_features(inputs: tuple[str, ...] = ("graf",), data_dir: str | os.P
 
         covered = set(get_benchmark(space).published_proxies(dataset, data_dir)[0].index)
         archs = [a for a in archs if str(a) in covered]
-    if "proxies" in groups and proxies_file is None:
+    if "proxies" in groups:
         from graf.data.paths import default_proxies_file
 
         try:
-            proxies_file = default_proxies_file(None) if space.name == "nb201" else None
+            proxies_file = default_proxies_file(proxies_file, space)
         except FileNotFoundError as exc:
             raise FileNotFoundError(f"surrogate input 'proxies': {exc}; or use --surrogate-inputs graf") from None
     return _features(space, tuple(archs), tuple(groups), data_dir, proxies_file, dataset).copy()

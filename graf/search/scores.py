@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from graf.cache import user_cache_dir
-from graf.data.paths import DEFAULT_PROXIES_FILE, default_proxies_file
+from graf.data.paths import DEFAULT_PROXIES_FILE, SHIPPED_PROXY_TABLES, default_proxies_file
 from graf.optional import module_available
 from graf.tables import read_table, write_table
 
@@ -176,10 +176,8 @@ def score_provider(
         raise ValueError(f"unknown score source {source!r}; available: {', '.join(SCORE_SOURCES)}")
     space = getattr(space, "name", space)
     if source == "table":
-        if proxies_file is None and space != "nb201":
-            raise ValueError(f"--score-source table needs --proxies-file for space {space!r} (a table ships for nb201 only)")
-        return TableScores(default_proxies_file(proxies_file), space=space)
-    path = Path(proxies_file) if proxies_file is not None else (DEFAULT_PROXIES_FILE if space == "nb201" else None)
+        return TableScores(default_proxies_file(proxies_file, space), space=space)
+    path = Path(proxies_file) if proxies_file is not None else SHIPPED_PROXY_TABLES.get(space)
     if source == "auto" and path is not None and path.is_file():
         return TableScores(path, space=space)
     if source == "published":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
@@ -21,7 +22,7 @@ from graf.spaces.base import CellShape, Space
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
-__all__ = ["EDGES", "NUM_NODES", "INPUT", "OUTPUT", "CELL_SHAPE", "EdgeCellArch", "EdgeCellSpace"]
+__all__ = ["EDGES", "NUM_NODES", "INPUT", "OUTPUT", "CELL_SHAPE", "EdgeCellArch", "EdgeCellSpace", "int_tuple"]
 
 #: Edges (from, to) in the NB201 string order.
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -36,6 +37,32 @@ CELL_SHAPE = CellShape(
 )
 #: Ops without parameters other than the identity: two of them on the same input are one computation.
 _PARAMETER_FREE = frozenset({"avg_pool_3x3"})
+_TUPLE_RE = re.compile(r"^\(?\s*([^()]*?)\s*,?\s*\)?$")
+
+
+def int_tuple(encoding: "Sequence[int] | str", n_ops: int, what: str) -> list[int]:
+    """The six op indices (each in ``0..n_ops-1``) of a tuple given as ints or as ``"(a, b, ...)"``.
+
+    ``what`` names the encoding in error messages (e.g. ``"NASLib"``).
+    """
+    if isinstance(encoding, str):
+        m = _TUPLE_RE.match(encoding.strip())
+        parts = [p.strip() for p in m.group(1).split(",")] if m and m.group(1) else []
+        try:
+            values = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"malformed {what} tuple {encoding!r}: expected {len(EDGES)} comma-separated integers") from None
+    else:
+        try:
+            values = list(encoding)
+        except TypeError:
+            raise ValueError(f"a {what} encoding must be a sequence of ints, got {type(encoding).__name__}") from None
+    if len(values) != len(EDGES):
+        raise ValueError(f"a {what} tuple has {len(EDGES)} entries, got {len(values)}: {encoding!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < n_ops:
+            raise ValueError(f"{what} op index must be an int in 0..{n_ops - 1}, got {v!r} in {encoding!r}")
+    return [int(v) for v in values]
 
 
 class EdgeCellArch:
@@ -44,14 +71,18 @@ class EdgeCellArch:
     __slots__ = ()
     #: the space's op names; op indices point into this tuple
     OPS: ClassVar[tuple[str, ...]]
+    #: the space's name in messages
+    LABEL: ClassVar[str]
     ops: tuple[str, ...]
 
     def _check_ops(self) -> None:
-        name = type(self).__name__
+        name = self.LABEL
         if not isinstance(self.ops, tuple):
-            raise ValueError(f"{name}.ops must be a tuple of {len(EDGES)} op names, got {type(self.ops).__name__}")
+            raise ValueError(
+                f"{type(self).__name__}.ops must be a tuple of {len(EDGES)} op names, got {type(self.ops).__name__}"
+            )
         if len(self.ops) != len(EDGES):
-            raise ValueError(f"a cell has {len(EDGES)} edges, got {len(self.ops)} ops: {self.ops!r}")
+            raise ValueError(f"a {name} cell has {len(EDGES)} edges, got {len(self.ops)} ops: {self.ops!r}")
         for op in self.ops:
             if op not in self.OPS:
                 raise ValueError(f"unknown {name} op {op!r}; expected one of {', '.join(self.OPS)}")

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from graf.spaces.base import GrafConfig, SearchDataset
-from graf.spaces.cell import EDGES, INPUT, NUM_NODES, OUTPUT, EdgeCellArch, EdgeCellSpace
+from graf.spaces.cell import EDGES, INPUT, NUM_NODES, OUTPUT, EdgeCellArch, EdgeCellSpace, int_tuple
 
 __all__ = [
     "OPS",
@@ -56,7 +56,6 @@ NUM_ARCHS = len(OPS) ** len(EDGES)
 
 _NASLIB_INDEX = {op: i for i, op in enumerate(NASLIB_OPS)}
 _GROUP_RE = re.compile(r"^\|(.*)\|$")
-_TUPLE_RE = re.compile(r"^\(?\s*([^()]*?)\s*,?\s*\)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +74,7 @@ class NB201Arch(EdgeCellArch):
     ops: tuple[str, ...]
 
     OPS = OPS
+    LABEL = "NB201"
 
     def __post_init__(self) -> None:
         self._check_ops()
@@ -110,25 +110,10 @@ class NB201Arch(EdgeCellArch):
     @classmethod
     def from_naslib(cls, encoding: Sequence[int] | str) -> "NB201Arch":
         """Parse a NASLib op-index tuple, as a sequence of ints or as the string ``"(4, 0, 3, 1, 4, 3)"``."""
-        if isinstance(encoding, str):
-            m = _TUPLE_RE.match(encoding.strip())
-            parts = [p.strip() for p in m.group(1).split(",")] if m and m.group(1) else []
-            try:
-                values = [int(p) for p in parts]
-            except ValueError:
-                raise ValueError(f"malformed NASLib tuple {encoding!r}: expected 6 comma-separated integers") from None
-        else:
-            try:
-                values = list(encoding)
-            except TypeError:
-                raise ValueError(f"a NASLib encoding must be a sequence of ints, got {type(encoding).__name__}") from None
-        if len(values) != len(EDGES):
-            raise ValueError(f"a NASLib NB201 tuple has {len(EDGES)} entries, got {len(values)}: {encoding!r}")
+        values = int_tuple(encoding, len(NASLIB_OPS), "NASLib")
         ops = [""] * len(EDGES)
         for pos, v in enumerate(values):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < len(NASLIB_OPS):
-                raise ValueError(f"NASLib op index must be an int in 0..{len(NASLIB_OPS) - 1}, got {v!r} in {encoding!r}")
-            ops[_NASLIB_TO_EDGE[pos]] = NASLIB_OPS[int(v)]
+            ops[_NASLIB_TO_EDGE[pos]] = NASLIB_OPS[v]
         return cls(tuple(ops))
 
     @classmethod

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from graf.spaces.base import GrafConfig, SearchDataset
-from graf.spaces.cell import EDGES, EdgeCellArch, EdgeCellSpace
+from graf.spaces.cell import EDGES, EdgeCellArch, EdgeCellSpace, int_tuple
 
 __all__ = ["OPS", "NUM_ARCHS", "MACRO_PREFIX", "TASKS", "TNB101MicroArch", "TNB101MicroSpace", "SPACE"]
 
@@ -36,7 +36,6 @@ MACRO_PREFIX = "64-41414"
 TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw", "room_layout", "segmentsemantic")
 
 _TRANSNAS_RE = re.compile(r"^(?:64-41414-)?([0-3])_([0-3]{2})_([0-3]{3})$")
-_TUPLE_RE = re.compile(r"^\(\s*([^()]*?)\s*,?\s*\)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +52,7 @@ class TNB101MicroArch(EdgeCellArch):
     ops: tuple[str, ...]
 
     OPS = OPS
+    LABEL = "TNB101 micro"
 
     def __post_init__(self) -> None:
         self._check_ops()
@@ -70,23 +70,7 @@ class TNB101MicroArch(EdgeCellArch):
     @classmethod
     def from_naslib(cls, encoding: Sequence[int] | str) -> "TNB101MicroArch":
         """Parse the tuple ``(a, b, c, d, e, f)``, as a sequence of ints or its string."""
-        if isinstance(encoding, str):
-            m = _TUPLE_RE.match(encoding.strip())
-            parts = [p.strip() for p in m.group(1).split(",")] if m and m.group(1) else []
-            try:
-                values = [int(p) for p in parts]
-            except ValueError:
-                raise ValueError(f"malformed TNB101 micro tuple {encoding!r}: expected 6 comma-separated integers") from None
-        else:
-            try:
-                values = list(encoding)
-            except TypeError:
-                raise ValueError(f"a TNB101 micro tuple must be a sequence of ints, got {type(encoding).__name__}") from None
-        if len(values) != len(EDGES):
-            raise ValueError(f"a TNB101 micro tuple has {len(EDGES)} entries, got {len(values)}: {encoding!r}")
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < len(OPS):
-                raise ValueError(f"TNB101 micro op index must be an int in 0..{len(OPS) - 1}, got {v!r} in {encoding!r}")
+        values = int_tuple(encoding, len(OPS), "TNB101 micro")
         return cls(tuple(OPS[int(v)] for v in values))
 
     @classmethod
