@@ -31,3 +31,11 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(saved)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_in_tmp(tmp_path_factory):
+    """What the code caches on demand goes to a temporary folder, never to ~/.cache or the repo."""
+    if not os.environ.get("GRAF_CACHE_DIR"):
+        os.environ["GRAF_CACHE_DIR"] = str(tmp_path_factory.mktemp("graf-cache"))
+    yield

@@ -231,10 +231,10 @@ def test_proxies_group_reads_the_project_table_by_default(tmp_path, data_dir, mo
     import graf.data.paths
 
     path, nets = _proxy_file(tmp_path, data_dir, n=10)
-    monkeypatch.setattr(graf.data.paths, "DEFAULT_PROXIES_FILE", tmp_path / "absent.parquet")
+    monkeypatch.setitem(graf.data.paths.SHIPPED_PROXY_TABLES, "nb201", tmp_path / "absent.parquet")
     with pytest.raises(FileNotFoundError, match="the project's proxy table .*absent.parquet not found"):
         build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets)
-    monkeypatch.setattr(graf.data.paths, "DEFAULT_PROXIES_FILE", path)
+    monkeypatch.setitem(graf.data.paths.SHIPPED_PROXY_TABLES, "nb201", path)
     by_default = build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets, drop_missing_proxies=True)
     given = build_dataset("cifar10_val_naslib", "proxies", data_dir=data_dir, nets=nets, proxies_file=path,
                           drop_missing_proxies=True)

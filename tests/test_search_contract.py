@@ -35,12 +35,14 @@ def features():
 
 
 FACTORIES = {
-    "random": lambda seed, scores, features: RandomSearch(seed=seed),
-    "rea": lambda seed, scores, features: REA(population_size=5, sample_size=2, seed=seed),
-    "area": lambda seed, scores, features: AREA(scores=scores, population_size=5, sample_size=2, n_init_samples=10, seed=seed),
-    "naswot": lambda seed, scores, features: NASWOT(scores=scores, n_samples=30, seed=seed),
-    "surrogate-rea": lambda seed, scores, features: SurrogateREA(
-        features=features, population_size=5, sample_size=2, n_init=5, n_candidates=20, refit_every=3, seed=seed
+    "random": lambda seed, scores, features, **kw: RandomSearch(seed=seed, **kw),
+    "rea": lambda seed, scores, features, **kw: REA(population_size=5, sample_size=2, seed=seed, **kw),
+    "area": lambda seed, scores, features, **kw: AREA(
+        scores=scores, population_size=5, sample_size=2, n_init_samples=10, seed=seed, **kw
+    ),
+    "naswot": lambda seed, scores, features, **kw: NASWOT(scores=scores, n_samples=30, seed=seed, **kw),
+    "surrogate-rea": lambda seed, scores, features, **kw: SurrogateREA(
+        features=features, population_size=5, sample_size=2, n_init=5, n_candidates=20, refit_every=3, seed=seed, **kw
     ),
 }
 
@@ -137,3 +139,33 @@ def test_result_reports_test_accuracy_of_best_target(make, objective):
     r = run_search(make(2), objective, 20)
     assert r.test == objective.test_accuracy(r.arch)
     assert r.target == objective.peek_target(r.arch)
+
+
+@pytest.fixture(scope="module")
+def tnb_jigsaw(data_dir):
+    """TransNAS-Bench-101 micro's jigsaw task: values for 711 of the 4096 cells, so strategies get a pool."""
+    obj = BenchmarkObjective("jigsaw", space="tnb101_micro", data_dir=data_dir)
+    scores = PublishedScores(data_dir, space="tnb101_micro", dataset="jigsaw")
+    features = surrogate_features(("graf",), space="tnb101_micro", archs=obj.archs)
+    return obj, scores, features
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_second_space_with_a_pool(name, tnb_jigsaw):
+    from graf.spaces.tnb101_micro import TNB101MicroArch
+
+    obj, scores, features = tnb_jigsaw
+    assert len(obj.archs) == 711
+    runs = []
+    for _ in range(2):
+        strategy = FACTORIES[name](0, scores, features, space="tnb101_micro", pool=obj.archs)
+        r = run_search(strategy, obj, 25)
+        runs.append(list(r.history["arch"]))
+        assert r.arch in set(obj.archs)
+        for a in r.history["arch"]:
+            assert a in set(obj.archs) and str(TNB101MicroArch.parse(a)) == a
+            if strategy.valid_only:
+                assert TNB101MicroArch.parse(a).is_valid
+        if strategy.uses_queries:
+            assert r.queries == 25
+    assert runs[0] == runs[1]

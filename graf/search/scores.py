@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from graf.cache import user_cache_dir
-from graf.data.paths import DEFAULT_PROXIES_FILE, SHIPPED_PROXY_TABLES, default_proxies_file
+from graf.data.paths import SHIPPED_PROXY_TABLES, default_proxies_file
 from graf.optional import module_available
 from graf.tables import read_table, write_table
 
@@ -38,7 +38,6 @@ __all__ = [
     "PublishedScores",
     "ComputedScores",
     "score_provider",
-    "DEFAULT_PROXIES_FILE",
     "SCORE_SOURCES",
 ]
 
