@@ -284,15 +284,25 @@ class EdgeCellSpace(Space):
         return [self.arch_type(tuple(self.ops[i] for i in row)) for row in draws]
 
     def neighbours(self, arch: Any, *, valid_only: bool = False) -> list:
-        """Every cell with exactly one edge's op changed, edge by edge, ops in :attr:`ops` order."""
+        """Every cell with exactly one edge's op changed, edge by edge, ops in :attr:`ops` order.
+
+        The neighbours are looked up in the enumeration by their codes (one digit of
+        ``arch.code`` changed), so no architecture is built.
+        """
         arch = self.parse(arch)
-        out = [
-            self.arch_type(arch.ops[:e] + (op,) + arch.ops[e + 1 :])
-            for e in range(len(EDGES))
-            for op in self.ops
-            if op != arch.ops[e]
-        ]
-        return [a for a in out if a.is_valid] if valid_only else out
+        table = _enumerate(self.arch_type)
+        n = len(self.ops)
+        digits = arch.op_indices
+        code = arch.code
+        out = []
+        for e, d in enumerate(digits):
+            place = n ** (len(EDGES) - 1 - e)
+            base = code - d * place
+            out.extend(table[base + i * place] for i in range(n) if i != d)
+        if valid_only:
+            valid = _valid_set(self.arch_type)
+            return [a for a in out if a in valid]
+        return out
 
     # ------------------------------------------------------------------ features
     def graph(self, arch: Any) -> "nx.DiGraph":
@@ -332,3 +342,8 @@ def _enumerate(arch_type: type) -> tuple:
 @functools.lru_cache(maxsize=None)
 def _valid(arch_type: type) -> tuple:
     return tuple(a for a in _enumerate(arch_type) if a.is_valid)
+
+
+@functools.lru_cache(maxsize=None)
+def _valid_set(arch_type: type) -> frozenset:
+    return frozenset(_valid(arch_type))
