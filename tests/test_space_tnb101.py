@@ -120,6 +120,19 @@ def test_evaluate_and_search_cli(tmp_path, data_dir, capsys):
     assert result["test_acc_mean"] <= best
 
 
+def test_explain_cli(tmp_path, data_dir, capsys):
+    pytest.importorskip("shap")
+    code = main(["explain", "--space", "tnb101_micro", "--target", "autoencoder", "--inputs", "graf,zcp",
+                 "--train-size", "64", "--shap-backend", "shap", "--no-progress", "--out", str(tmp_path / "x"),
+                 "--data-dir", str(data_dir), "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n_test"] == 364 - 64 and result["n_features"] == 94 + 11
+    families = {f["family"] for f in result["families"]}
+    assert {"op_count", "min_path_len", "zcp"} <= families
+    assert (tmp_path / "x" / "shap_features.csv").is_file()
+
+
 def test_no_network_means_one_clear_error(tmp_path, data_dir, capsys):
     pytest.importorskip("torch")
     code = main(["proxies", "--space", "tnb101_micro", "--sample", "3", "--proxies", "params",
