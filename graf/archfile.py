@@ -1,4 +1,8 @@
-"""Architecture list files: one architecture a line, as an NB201 string or a NASLib tuple."""
+"""Architecture list files: one architecture a line, in any of the space's encodings.
+
+Blank lines are skipped; ``#`` starts a comment (a whole line or the rest of one); a UTF-8
+byte-order mark is accepted. Errors name the file and line.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,57 @@ import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
-__all__ = ["read_arch_file"]
+__all__ = ["ArchList", "read_arch_file", "report_duplicates"]
 
 A = TypeVar("A")
 
 
-def read_arch_file(path: str | os.PathLike, parse: Callable[[str], A]) -> list[A]:
-    """Parse every non-blank, non-``#`` line of ``path`` with ``parse``.
+class ArchList(list):
+    """The architectures of a file, each once in first-seen order; ``duplicates`` counts the lines dropped."""
 
-    Errors name the file and line. Duplicates are kept once, in first-seen order.
+    duplicates: int = 0
+    path: str = ""
+
+
+def read_arch_file(path: str | os.PathLike, parse: Callable[[str], A]) -> ArchList:
+    """Parse every architecture line of ``path`` with ``parse``.
+
+    Duplicates (lines that parse to the same architecture, in any encoding) are kept once, in
+    first-seen order; their number is ``result.duplicates`` (the commands report it).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"architecture file {path} is a directory")
     if not path.is_file():
         raise FileNotFoundError(f"architecture file {path} not found")
     archs: dict[A, None] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            try:
-                archs.setdefault(parse(text), None)
-            except ValueError as exc:
-                raise ValueError(f"{path}:{lineno}: {exc}") from None
+    lines = 0
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                text = line.split("#", 1)[0].strip()
+                if not text:
+                    continue
+                lines += 1
+                try:
+                    archs.setdefault(parse(text), None)
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{lineno}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"architecture file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not archs:
         raise ValueError(f"architecture file {path} lists no architectures")
-    return list(archs)
+    out = ArchList(archs)
+    out.duplicates = lines - len(out)
+    out.path = str(path)
+    return out
+
+
+def report_duplicates(command: str, archs) -> None:
+    """One stderr line when an architecture file listed some architecture more than once."""
+    import sys
+
+    n = getattr(archs, "duplicates", 0)
+    if n:
+        print(f"graf {command}: {archs.path}: {n} duplicate line(s) dropped (each architecture is kept once)",
+              file=sys.stderr)

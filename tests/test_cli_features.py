@@ -43,7 +43,7 @@ def test_arch_file_csv_and_valid_only(tmp_path, capsys):
     table = pd.read_csv(out, index_col="arch")
     assert table.shape == (3, 221)
     assert table.index[1] == str(NB201Arch.from_naslib((4, 0, 3, 1, 4, 3)))
-    assert main(["features", "--archs", str(archs), "--valid-only", "--out", str(out)]) == 0
+    assert main(["features", "--archs", str(archs), "--valid-only", "--out", str(out), "--overwrite"]) == 0
     assert len(pd.read_csv(out)) == 2  # the last net has a dead branch
 
 

@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
             help="benchmark data folder laid out like shared/data (default: $GRAF_DATA_DIR)",
         )
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
+        p.add_argument("--overwrite", action="store_true",
+                       help="replace output files that exist (default: an existing output is an error)")
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser

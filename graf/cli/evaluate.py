@@ -44,12 +44,13 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def load_dataset(args: argparse.Namespace):
-    from graf.archfile import read_arch_file
+    from graf.archfile import read_arch_file, report_duplicates
     from graf.predictor.dataset import build_dataset
     from graf.spaces import get_space
 
     space = get_space(args.space)
     nets = read_arch_file(args.archs, space.parse) if args.archs else None
+    report_duplicates(args.command, nets)
     return build_dataset(
         args.target,
         args.inputs,
@@ -86,15 +87,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common(p)
     p.add_argument("--train-sizes", type=_int_list, default=[32, 128, 1024], help="comma-separated (default: 32,128,1024)")
     p.add_argument("--seeds", type=int, default=20, help="number of seeds 0..k-1 (default: 20)")
-    p.add_argument("--runs-out", metavar="PATH", help="also write every (train size, seed) run as CSV")
+    p.add_argument("--runs-out", metavar="PATH",
+                   help="also write every (train size, seed) run to this .parquet, .csv or .csv.gz table")
 
 
 def run(args: argparse.Namespace) -> dict:
     from graf.predictor.protocol import evaluate_predictor
 
+    from graf.tables import check_output, write_frame
+
     start = time.perf_counter()
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    runs_out = check_output(args.runs_out, overwrite=args.overwrite) if args.runs_out else None
     ds = load_dataset(args)
     print(
         f"graf evaluate: target {ds.target} from {ds.target_source}; {len(ds.X)} nets x {ds.X.shape[1]} features "
@@ -111,8 +116,8 @@ def run(args: argparse.Namespace) -> dict:
             f"rho {row['rho_mean']:.3f} ± {row['rho_std']:.3f}  ({row['seeds']} seeds)",
             file=sys.stderr,
         )
-    if args.runs_out:
-        res.runs.to_csv(args.runs_out, index=False)
+    if runs_out is not None:
+        write_frame(res.runs, runs_out, index=False)
     return {
         "target": ds.target,
         "target_source": ds.target_source,

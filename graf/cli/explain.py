@@ -29,9 +29,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from graf.cli.evaluate import load_dataset
-    from graf.predictor.explain import explain
+    from pathlib import Path
 
+    from graf.cli.evaluate import load_dataset
+    from graf.predictor.explain import EXPLAIN_FILES, explain
+    from graf.tables import check_output
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder")
+    for name in EXPLAIN_FILES:
+        check_output(out / name, overwrite=args.overwrite, table=False)
     ds = load_dataset(args)
     print(
         f"graf explain: target {ds.target} from {ds.target_source}; {len(ds.X)} nets x {ds.X.shape[1]} features",

@@ -22,17 +22,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from graf.archfile import read_arch_file
+    from graf.archfile import read_arch_file, report_duplicates
     from graf.features import feature_table
     from graf.spaces import get_space
-    from graf.tables import check_table_path, write_table
+    from graf.tables import check_output, write_table
 
     start = time.perf_counter()
     space = get_space(args.space)
-    out = check_table_path(args.out)
+    out = check_output(args.out, overwrite=args.overwrite)
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     if args.archs:
         archs = read_arch_file(args.archs, space.parse)
+        report_duplicates("features", archs)
     else:
         archs = space.enumerate()
         if archs is None:

@@ -55,13 +55,13 @@ def _positive(name: str, value: int) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from graf.archfile import read_arch_file
+    from graf.archfile import read_arch_file, report_duplicates
     from graf.spaces import get_space
-    from graf.tables import check_table_path
+    from graf.tables import check_output
 
     start = time.perf_counter()
     space = get_space(args.space)
-    out = check_table_path(args.out)
+    out = check_output(args.out, overwrite=args.overwrite)
     names = [n.strip() for n in args.proxies.split(",") if n.strip()]
     if not names:
         raise ValueError("--proxies lists no proxy")
@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> dict:
     network_builder(space.name)  # a space without a network: one clear error before any work
     if args.archs:
         archs = read_arch_file(args.archs, space.parse)
+        report_duplicates("proxies", archs)
     else:
         pool = space.valid_archs() if args.valid_only else space.enumerate()
         if pool is None:

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> dict:
 
     from graf.search import BenchmarkObjective, make_strategy, run_search, score_provider, surrogate_features
     from graf.spaces import get_space
-    from graf.tables import check_table_path, write_table
+    from graf.tables import check_output, write_table
 
     start = time.perf_counter()
     from graf.search.runner import ALGORITHMS
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"--budget must be > 0, got {args.budget:g}")
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    history_path = check_table_path(args.history) if args.history else None
+    history_path = check_output(args.history, overwrite=args.overwrite) if args.history else None
     objective = BenchmarkObjective(args.dataset, space=space, target=args.target, test=args.test, data_dir=args.data_dir)
     if args.budget_unit == "seconds" and objective.cost is None:
         raise ValueError(f"dataset {objective.dataset!r} of space {space.name!r} has no training-time column; "

@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import VotingRegressor
 
-__all__ = ["feature_family", "shap_values", "shap_importances", "explain", "tree_model", "SHAP_BACKENDS"]
+from graf.tables import atomic_write, write_frame
+
+__all__ = ["feature_family", "shap_values", "shap_importances", "explain", "tree_model", "SHAP_BACKENDS",
+           "EXPLAIN_FILES"]
+
+#: the files :func:`explain` writes into its output folder
+EXPLAIN_FILES = ("shap_features.csv", "shap_families.csv", "shap_bar.png", "shap_beeswarm.png")
 
 
 def feature_family(column: str) -> str:
@@ -184,7 +190,7 @@ def _plots(values: np.ndarray, X: pd.DataFrame, out: Path, max_display: int) -> 
         plt.close("all")
         shap.summary_plot(values, X, plot_type=kind, max_display=max_display, show=False)
         fig = plt.gcf()
-        fig.savefig(out / name, dpi=110, bbox_inches="tight")
+        atomic_write(out / name, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
         plt.close(fig)
         paths.append(out / name)
     return paths[0], paths[1]
@@ -207,8 +213,7 @@ def explain(
 
     ``dataset`` is a :class:`graf.predictor.dataset.Dataset`. The split is
     :func:`graf.predictor.protocol.protocol_split` (``train_size``, ``seed``). With
-    ``out_dir`` writes ``shap_features.csv``, ``shap_families.csv``, ``shap_bar.png`` and
-    ``shap_beeswarm.png``. Returns the tables, test tau/rho and timings.
+    ``out_dir`` writes the files :data:`EXPLAIN_FILES` (each atomically). Returns the tables, test tau/rho and timings.
 
     ``max_explained`` explains only that many test nets, drawn without replacement with
     ``numpy.random.default_rng(seed)`` (tau/rho are still computed on the whole test set);
@@ -263,8 +268,8 @@ def explain(
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        features.to_csv(out / "shap_features.csv", index=False)
-        families.to_csv(out / "shap_families.csv", index=False)
+        write_frame(features, out / "shap_features.csv", index=False)
+        write_frame(families, out / "shap_families.csv", index=False)
         bar, bee = _plots(values, X_explained, out, max_display)
         result["files"] = [str(out / "shap_features.csv"), str(out / "shap_families.csv"), str(bar), str(bee)]
     return result

@@ -1,0 +1,140 @@
+"""Finished work is never overwritten silently; outputs are checked before any work; files follow the umask."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from graf.cli import main
+from graf.tables import check_output, write_table
+
+ONE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|\n"
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    for needle in needles:
+        assert needle in err[0]
+
+
+@pytest.fixture
+def archs(tmp_path):
+    path = tmp_path / "archs.txt"
+    path.write_text(ONE)
+    return path
+
+
+def test_features_refuses_an_existing_output(tmp_path, archs, capsys):
+    out = tmp_path / "f.parquet"
+    out.write_text("finished work")
+    assert main(["features", "--archs", str(archs), "--out", str(out)]) == 2
+    _one_line_error(capsys, "already exists", "--overwrite")
+    assert out.read_text() == "finished work"
+    assert main(["features", "--archs", str(archs), "--out", str(out), "--overwrite"]) == 0
+    assert pd.read_parquet(out).shape == (1, 191)
+
+
+def test_search_refuses_an_existing_history_before_searching(tmp_path, data_dir, capsys):
+    history = tmp_path / "h.parquet"
+    history.write_text("2000 rows of history")
+    args = ["search", "--data-dir", str(data_dir), "--algorithm", "rea", "--budget", "5", "--seeds", "2",
+            "--history", str(history)]
+    assert main(args) == 2
+    _one_line_error(capsys, "already exists")  # one line: no progress bar, no search ran
+    assert history.read_text() == "2000 rows of history"
+    assert main(args + ["--overwrite"]) == 0
+    assert len(pd.read_parquet(history)) == 10
+
+
+def test_evaluate_runs_out_honours_the_extension_and_refuses_to_overwrite(tmp_path, data_dir, capsys):
+    runs = tmp_path / "runs.parquet"
+    args = ["evaluate", "--data-dir", str(data_dir), "--inputs", "graf", "--train-sizes", "32", "--seeds", "2",
+            "--runs-out", str(runs)]
+    assert main(args) == 0
+    table = pd.read_parquet(runs)  # parquet, not CSV under a .parquet name
+    assert list(table.columns) == ["train_size", "seed", "tau", "rho", "n_test"] and len(table) == 2
+    capsys.readouterr()
+    assert main(args) == 2
+    _one_line_error(capsys, "already exists")
+    assert main(["evaluate", "--data-dir", str(data_dir), "--inputs", "graf", "--seeds", "1",
+                 "--runs-out", str(tmp_path / "runs.txt")]) == 2
+    _one_line_error(capsys, "must end in one of .parquet, .csv, .csv.gz")
+
+
+def test_explain_refuses_to_overwrite_its_files(tmp_path, data_dir, capsys):
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "shap_bar.png").write_bytes(b"a figure someone kept")
+    assert main(["explain", "--data-dir", str(data_dir), "--inputs", "graf", "--train-size", "32",
+                 "--out", str(out)]) == 2
+    _one_line_error(capsys, "shap_bar.png already exists")
+    assert (out / "shap_bar.png").read_bytes() == b"a figure someone kept"
+    file_out = tmp_path / "file"
+    file_out.write_text("")
+    assert main(["explain", "--data-dir", str(data_dir), "--inputs", "graf", "--out", str(file_out)]) == 2
+    _one_line_error(capsys, "is a file; give a folder")
+
+
+def test_proxies_refuses_an_existing_table(tmp_path, archs, capsys):
+    out = tmp_path / "p.parquet"
+    out.write_text("a finished proxies table")
+    assert main(["proxies", "--archs", str(archs), "--proxies", "params", "--out", str(out)]) == 2
+    _one_line_error(capsys, "already exists")
+    assert out.read_text() == "a finished proxies table"
+
+
+def test_a_directory_or_an_unwritable_place_is_one_line(tmp_path, archs, capsys):
+    (tmp_path / "d.parquet").mkdir()
+    assert main(["features", "--archs", str(archs), "--out", str(tmp_path / "d.parquet")]) == 2
+    _one_line_error(capsys, "is a directory")
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["features", "--archs", str(archs), "--out", str(locked / "f.parquet")]) == 2
+    _one_line_error(capsys, "not a writable folder")
+
+
+def test_check_output_names_the_unwritable_folder(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("")
+    with pytest.raises(ValueError, match="not a writable folder"):
+        check_output(target / "sub" / "t.parquet")  # its "folder" is a file
+    assert check_output(tmp_path / "new" / "deeper" / "t.csv") == tmp_path / "new" / "deeper" / "t.csv"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_follow_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = write_table(pd.DataFrame({"x": [1.0]}, index=pd.Index(["a"], name="arch")), tmp_path / "t.parquet")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_arch_file_bom_inline_comments_duplicates(tmp_path, capsys):
+    path = tmp_path / "archs.txt"
+    two = "(4, 0, 3, 1, 4, 3)"
+    path.write_bytes(("\ufeff" + ONE.strip() + "   # the first net\n" + two + "# no space before it\n"
+                      + ONE).encode("utf-8"))
+    out = tmp_path / "f.parquet"
+    assert main(["features", "--archs", str(path), "--out", str(out)]) == 0
+    table = pd.read_parquet(out)
+    assert len(table) == 2 and table.index[0] == ONE.strip()
+    err = capsys.readouterr().err
+    assert "1 duplicate line(s) dropped" in err
+
+
+def test_arch_file_not_utf8_or_a_directory(tmp_path, capsys):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("(4, 0, 3, 1, 4, 3) # caf\xe9\n".encode("latin-1"))
+    assert main(["features", "--archs", str(path), "--out", str(tmp_path / "f.parquet")]) == 2
+    _one_line_error(capsys, "latin1.txt is not UTF-8 text")
+    assert main(["features", "--archs", str(tmp_path), "--out", str(tmp_path / "g.parquet")]) == 2
+    _one_line_error(capsys, "is a directory")
