@@ -33,7 +33,7 @@ def test_split_sizes_disjoint_and_seeded():
     np.testing.assert_array_equal(train, np.sort(np.random.RandomState(5).permutation(100)[:32]))
 
 
-@pytest.mark.parametrize("n", [0, -1, 100, 101, 2.5])
+@pytest.mark.parametrize("n", [0, -1, 1, 99, 100, 101, 2.5])
 def test_split_rejects_bad_sizes(n):
     with pytest.raises(ValueError, match="train size"):
         protocol_split(100, n, 0)
@@ -212,7 +212,11 @@ def test_cli_evaluate_json(capsys, data_dir):
     [
         (["--target", "nope"], "unknown target 'nope'"),
         (["--inputs", "graf,zcpp"], "unknown feature group 'zcpp'; available: flops_params, graf, onehot, proxies, zcp"),
-        (["--train-sizes", "9445"], "train size 9445 must be smaller than the number of nets (9445)"),
+        (["--train-sizes", "9445"], "train size 9445 leaves 0 of the 9445 nets to test on"),
+        (["--train-sizes", "9444"], "train size 9444 leaves 1 of the 9445 nets to test on"),
+        (["--train-sizes", "1"], "train size must be at least 2"),
+        (["--train-sizes", "32,32"], "--train-sizes repeats a size: 32,32"),
+        (["--n-jobs", "0"], "--n-jobs must be a positive number of threads or -1"),
         (["--inputs", "proxies", "--proxies-file", "no/such.parquet"], "proxy table no/such.parquet not found"),
         (["--model", "svm"], "unknown model 'svm'"),
         (["--model", "cellgnn-logerr"], "needs the onehot feature group"),

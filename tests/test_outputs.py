@@ -138,3 +138,55 @@ def test_arch_file_not_utf8_or_a_directory(tmp_path, capsys):
     _one_line_error(capsys, "latin1.txt is not UTF-8 text")
     assert main(["features", "--archs", str(tmp_path), "--out", str(tmp_path / "g.parquet")]) == 2
     _one_line_error(capsys, "is a directory")
+
+
+@pytest.mark.parametrize("budget, message", [("inf", "finite number > 0"), ("nan", "finite number > 0"),
+                                             ("0", "finite number > 0"), ("2.5", "whole number")])
+def test_search_budget_checked(budget, message, data_dir, capsys):
+    assert main(["search", "--data-dir", str(data_dir), "--algorithm", "rea", "--budget", budget, "--seeds", "1"]) == 2
+    _one_line_error(capsys, message)
+
+
+def test_json_is_strict_and_budget_an_int(data_dir, capsys):
+    import json
+
+    assert main(["search", "--data-dir", str(data_dir), "--algorithm", "rea", "--budget", "5", "--seeds", "1",
+                 "--json"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(line, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert result["budget"] == 5 and isinstance(result["budget"], int)
+    assert result["test_acc_std"] == 0.0 and "simulated_train_seconds_mean" in result
+
+
+def test_emit_json_turns_nan_into_null(capsys):
+    import json
+
+    import numpy as np
+
+    from graf.cli import emit_json
+
+    emit_json({"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": {"d": np.int64(3)}})
+    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [None, 1.5], "c": {"d": 3}}
+
+
+def test_text_in_a_numeric_target_column_names_file_and_column(tmp_path, data_dir, capsys):
+    import gzip
+
+    (tmp_path / "nb201").mkdir()
+    src = pd.read_csv(data_dir / "nb201/nb201_accuracy.csv.gz")
+    src["cifar10_val_naslib"] = src["cifar10_val_naslib"].astype(object)
+    src.loc[:5, "cifar10_val_naslib"] = "ninety"
+    with gzip.open(tmp_path / "nb201/nb201_accuracy.csv.gz", "wt") as fh:
+        src.to_csv(fh, index=False)
+    assert main(["evaluate", "--data-dir", str(tmp_path), "--inputs", "graf", "--seeds", "1",
+                 "--train-sizes", "32"]) == 2
+    _one_line_error(capsys, "nb201/nb201_accuracy.csv.gz", "column 'cifar10_val_naslib'", "'ninety'")
+
+
+def test_truncated_gz_is_one_line(tmp_path, data_dir, capsys):
+    (tmp_path / "nb201").mkdir()
+    blob = (data_dir / "nb201/nb201_accuracy.csv.gz").read_bytes()
+    (tmp_path / "nb201/nb201_accuracy.csv.gz").write_bytes(blob[: len(blob) // 2])
+    assert main(["evaluate", "--data-dir", str(tmp_path), "--inputs", "graf", "--seeds", "1",
+                 "--train-sizes", "32"]) == 2
+    _one_line_error(capsys, "is not a readable CSV table")

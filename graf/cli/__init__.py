@@ -24,9 +24,24 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def _strict(value: Any) -> Any:
+    """``value`` with every non-finite float (and numpy scalar) made JSON-safe: NaN and inf become null."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def emit_json(payload: dict[str, Any]) -> None:
-    """Print ``payload`` as one JSON line (the last line of stdout for ``--json``)."""
-    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+    """Print ``payload`` as one line of strict JSON (NaN/inf as null; the last line of stdout for ``--json``)."""
+    sys.stdout.write(json.dumps(_strict(payload), default=str, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 

@@ -99,6 +99,10 @@ def run(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.n_jobs == 0 or args.n_jobs < -1:
+        raise ValueError(f"--n-jobs must be a positive number of threads or -1 (all cores), got {args.n_jobs}")
+    if len(set(args.train_sizes)) != len(args.train_sizes):
+        raise ValueError(f"--train-sizes repeats a size: {','.join(map(str, args.train_sizes))}")
     runs_out = check_output(args.runs_out, overwrite=args.overwrite) if args.runs_out else None
     ds = load_dataset(args)
     print(

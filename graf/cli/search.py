@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -71,8 +72,12 @@ def run(args: argparse.Namespace) -> dict:
     space = get_space(args.space)
     if args.algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {args.algorithm!r}; available: {', '.join(ALGORITHMS)}")
-    if not args.budget > 0:
-        raise ValueError(f"--budget must be > 0, got {args.budget:g}")
+    if not (args.budget > 0 and math.isfinite(args.budget)):
+        raise ValueError(f"--budget must be a finite number > 0, got {args.budget:g}")
+    if args.budget_unit not in ("queries", "seconds"):
+        raise ValueError(f"unknown --budget-unit {args.budget_unit!r}; available: queries, seconds")
+    if (args.budget_unit == "queries" or args.algorithm == "naswot") and args.budget != int(args.budget):
+        raise ValueError(f"a query budget (or NASWOT's N) must be a whole number, got {args.budget:g}")
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     history_path = check_output(args.history, overwrite=args.overwrite) if args.history else None
@@ -127,7 +132,7 @@ def run(args: argparse.Namespace) -> dict:
         "algorithm": args.algorithm,
         "space": space.name,
         "dataset": objective.dataset,
-        "budget": args.budget,
+        "budget": int(args.budget) if args.budget == int(args.budget) else args.budget,
         "budget_unit": "nets scored" if args.algorithm == "naswot" else unit,
         "seeds": args.seeds,
         "target": objective.target,
@@ -137,7 +142,7 @@ def run(args: argparse.Namespace) -> dict:
         "test_acc_std": float(np.std(tests, ddof=1)) if len(tests) > 1 else 0.0,
         "target_mean": float(np.mean(targets)),
         "queries_mean": float(np.mean(queries)),
-        "seconds_mean": float(np.mean(seconds)),
+        "simulated_train_seconds_mean": float(np.mean(seconds)),
         "wall_seconds": wall,
         **info,
     }

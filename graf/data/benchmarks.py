@@ -53,8 +53,16 @@ class Benchmark(abc.ABC):
         """Index ``arch``; every column the space's search datasets may name, NaN where a net has no value."""
 
     @staticmethod
-    def _float_series(series: pd.Series, name: str) -> pd.Series:
-        return series.astype(np.float64).rename(name)
+    def _float_series(series: pd.Series, name: str, source: str = "") -> pd.Series:
+        """``series`` as float64 named ``name``; a non-numeric value is an error naming the file and column."""
+        values = pd.to_numeric(series, errors="coerce")
+        bad = values.isna() & series.notna()
+        if bad.any():
+            raise ValueError(
+                f"{source or 'benchmark table'}: column {series.name!r} holds non-numeric values "
+                f"(e.g. {series[bad].iloc[0]!r} for {series.index[bad][0]})"
+            )
+        return values.astype(np.float64).rename(name)
 
 
 #: space name -> its benchmark data.

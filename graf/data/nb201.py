@@ -131,7 +131,7 @@ class NB201Benchmark(Benchmark):
                     f"and HW-NAS-Bench metrics as hw:<dataset>:<metric> with dataset in {', '.join(HW_DATASETS)} "
                     f"and metric in {', '.join(HW_METRICS)}"
                 )
-            return self._float_series(acc[name], name), ACCURACY_FILE
+            return self._float_series(acc[name], name, ACCURACY_FILE), ACCURACY_FILE
         if hw_dataset not in HW_DATASETS:
             raise ValueError(f"unknown HW-NAS-Bench dataset {hw_dataset!r}; available: {', '.join(HW_DATASETS)}")
         if metric not in HW_METRICS:

@@ -120,8 +120,8 @@ class TNB101MicroBenchmark(Benchmark):
         self._check(name)
         if name == "class_scene":
             table, source = self._zc(data_dir)
-            return self._float_series(table["val_accs"], name), source
-        return self._float_series(self._task(name, data_dir)["val_accuracy"].dropna(), name), NASLIB_FILE
+            return self._float_series(table["val_accs"], name, source), source
+        return self._float_series(self._task(name, data_dir)["val_accuracy"].dropna(), name, NASLIB_FILE), NASLIB_FILE
 
     def default_nets(self, target: str, data_dir=None) -> list[str]:
         y, _ = self.target(target, data_dir)

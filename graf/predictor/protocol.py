@@ -26,8 +26,13 @@ def protocol_split(n_nets: int, train_size: int, seed: int) -> tuple[np.ndarray,
     """Sorted row positions ``(train, test)``: ``train_size`` drawn by seed ``seed``, the rest test."""
     if isinstance(train_size, bool) or int(train_size) != train_size or train_size < 1:
         raise ValueError(f"train size must be a positive integer, got {train_size!r}")
-    if train_size >= n_nets:
-        raise ValueError(f"train size {train_size} must be smaller than the number of nets ({n_nets})")
+    if train_size < 2:
+        raise ValueError(f"train size must be at least 2 (a predictor fitted on one net ranks nothing), got {train_size}")
+    if n_nets - train_size < 2:
+        raise ValueError(
+            f"train size {train_size} leaves {n_nets - train_size} of the {n_nets} nets to test on; "
+            "a rank correlation needs at least 2"
+        )
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     perm = np.random.RandomState(int(seed)).permutation(n_nets)
