@@ -190,3 +190,71 @@ def test_truncated_gz_is_one_line(tmp_path, data_dir, capsys):
     assert main(["evaluate", "--data-dir", str(tmp_path), "--inputs", "graf", "--seeds", "1",
                  "--train-sizes", "32"]) == 2
     _one_line_error(capsys, "is not a readable CSV table")
+
+
+def _interrupt(argv, signum, data_dir, ready: str, timeout=90):
+    """Run ``graf argv`` in a subprocess; once its stderr matches the regex ``ready``, send ``signum``.
+
+    Returns the exit code, stdout, and the stderr lines that come from graf itself (not tqdm's).
+    """
+    import re
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    env = dict(os.environ, GRAF_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen([sys.executable, "-m", "graf.cli", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while not re.search(ready, "".join(chunks)) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the command ended before it could be interrupted"
+    proc.send_signal(signum)
+    out = proc.stdout.read()
+    proc.wait(timeout=timeout)
+    reader.join(timeout=10)
+    err = "".join(chunks).replace("\r", "\n").splitlines()
+    return proc.returncode, out, [line for line in err if line.startswith("graf ")]
+
+
+@pytest.mark.parametrize("signame, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_interrupted_search_keeps_finished_seeds(tmp_path, data_dir, signame, code):
+    import signal
+
+    history = tmp_path / "h.parquet"
+    argv = ["search", "--algorithm", "rea", "--budget", "30", "--seeds", "100000", "--history", str(history)]
+    rc, out, err = _interrupt(argv, getattr(signal, signame), data_dir, ready=r"\| *[1-9][0-9]*/100000")
+    assert rc == code
+    assert len(err) == 1 and f"stopped by {signame}: wrote the history of the" in err[0]
+    table = pd.read_parquet(history)
+    seeds = sorted(set(table.index.get_level_values("seed")))
+    assert seeds == list(range(len(seeds))) and 1 <= len(seeds) < 100000
+    assert len(table) == 30 * len(seeds)  # finished seeds only, each complete
+
+
+def test_interrupted_evaluate_keeps_finished_runs(tmp_path, data_dir):
+    import signal
+
+    runs = tmp_path / "runs.csv"
+    argv = ["evaluate", "--inputs", "graf", "--train-sizes", "32", "--seeds", "100000", "--runs-out", str(runs)]
+    rc, out, err = _interrupt(argv, signal.SIGTERM, data_dir, ready=r"\| *[1-9][0-9]*/100000")
+    assert rc == 143
+    assert len(err) == 2 and "stopped by SIGTERM: wrote the" in err[-1]  # the dataset line, then the stop
+    table = pd.read_csv(runs)
+    assert len(table) >= 1 and list(table["seed"]) == list(range(len(table)))
+
+
+def test_interrupted_proxies_keep_the_checkpoint(tmp_path, data_dir):
+    import signal
+
+    pytest.importorskip("torch")
+    out = tmp_path / "p.parquet"
+    argv = ["proxies", "--sample", "50", "--proxies", "params,flops", "--out", str(out)]
+    rc, _, err = _interrupt(argv, signal.SIGINT, data_dir, ready=r"\| *[1-9][0-9]*/50")
+    assert rc == 130
+    assert len(err) == 1 and "rerun with --resume" in err[0]
+    assert not out.exists() and (tmp_path / "p.parquet.partial.jsonl").exists()

@@ -12,7 +12,27 @@ import os
 import sys
 from typing import Any, Sequence
 
-__all__ = ["main", "COMMANDS", "emit_json", "add_space_argument"]
+__all__ = ["main", "COMMANDS", "emit_json", "add_space_argument", "Interrupted", "Terminated"]
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by :func:`main`'s handler (as SIGINT raises KeyboardInterrupt)."""
+
+
+class Interrupted(Exception):
+    """A command stopped by SIGINT / SIGTERM after keeping what it had finished (``message`` says what)."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+def stopped(exc: BaseException, kept: str) -> Interrupted:
+    """The :class:`Interrupted` for a KeyboardInterrupt or :class:`Terminated` ``exc``; ``kept`` says what was written."""
+    import signal
+
+    signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+    return Interrupted(int(signum), kept)
 
 #: subcommand name -> module with ``add_arguments(parser)``, ``run(args) -> dict`` and ``HELP``.
 COMMANDS: dict[str, str] = {
@@ -72,16 +92,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocesses
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done, 2 an error (one line on stderr), 130 / 143 stopped
+    by SIGINT / SIGTERM (one line saying what was kept)."""
+    import signal
+    import threading
+
     args = _parser().parse_args(argv)
+    installed = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if installed else None
     try:
         result = args._module.run(args)
+    except (KeyboardInterrupt, Terminated, Interrupted) as exc:
+        if not isinstance(exc, Interrupted):
+            exc = stopped(exc, "nothing was written")
+        name = signal.Signals(exc.signum).name
+        sys.stderr.write("\n")  # end a progress bar's line
+        print(f"graf {args.command}: stopped by {name}: {exc}", file=sys.stderr)
+        if args.json:
+            emit_json({"error": f"stopped by {name}: {exc}"})
+        return 128 + exc.signum
     except (ValueError, FileNotFoundError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"graf {args.command}: error: {message}", file=sys.stderr)
         if args.json:
             emit_json({"error": str(message)})
         return 2
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
     if args.json:
         emit_json(result)
     return 0

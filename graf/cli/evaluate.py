@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from graf.cli import add_space_argument
+from graf.cli import Terminated, add_space_argument, stopped
 
 HELP = "train the accuracy predictor on n nets per seed, test on the rest; Kendall tau / Spearman rho (DESIGN §5)"
 
@@ -110,9 +110,19 @@ def run(args: argparse.Namespace) -> dict:
         f"({','.join(ds.inputs)})" + (f"; dropped {ds.dropped}" if ds.dropped else ""),
         file=sys.stderr,
     )
-    res = evaluate_predictor(
-        ds.X, ds.y, train_sizes=args.train_sizes, seeds=args.seeds, model=args.model, n_jobs=args.n_jobs, progress=True
-    )
+    finished: list[dict] = []
+    try:
+        res = evaluate_predictor(
+            ds.X, ds.y, train_sizes=args.train_sizes, seeds=args.seeds, model=args.model, n_jobs=args.n_jobs,
+            progress=True, on_run=finished.append,
+        )
+    except (KeyboardInterrupt, Terminated) as exc:
+        if runs_out is not None and finished:
+            import pandas as pd
+
+            write_frame(pd.DataFrame(finished), runs_out, index=False)
+            raise stopped(exc, f"wrote the {len(finished)} finished run(s) to {runs_out}") from None
+        raise stopped(exc, f"{len(finished)} run(s) had finished; nothing was written (no --runs-out)") from None
     summary = res.summary()
     for row in summary:
         print(

@@ -109,15 +109,24 @@ def run(args: argparse.Namespace) -> dict:
         space=space.name,
         data_dir=args.data_dir,
     )
-    result = run_proxies(
-        archs,
-        config,
-        out,
-        jobs=args.jobs,
-        resume=args.resume,
-        scheduler=args.scheduler,
-        progress=not args.no_progress,
-    )
+    from graf.cli import Terminated, stopped
+    from proxies.runner import checkpoint_path
+
+    try:
+        result = run_proxies(
+            archs,
+            config,
+            out,
+            jobs=args.jobs,
+            resume=args.resume,
+            scheduler=args.scheduler,
+            progress=not args.no_progress,
+        )
+    except (KeyboardInterrupt, Terminated) as exc:
+        ckpt = checkpoint_path(out)
+        kept = (f"the finished nets are in {ckpt}; rerun with --resume to continue" if ckpt.exists()
+                else "nothing had finished")
+        raise stopped(exc, kept) from None
     table = result.table
     failed = int((table["error"] != "").sum())
     seconds = time.perf_counter() - start

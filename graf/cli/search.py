@@ -7,7 +7,7 @@ import math
 import sys
 import time
 
-from graf.cli import add_space_argument
+from graf.cli import Terminated, add_space_argument, stopped
 
 HELP = "search a benchmark with random, naswot, rea, area or surrogate-rea over seeds; history table + JSON summary"
 
@@ -113,20 +113,29 @@ def run(args: argparse.Namespace) -> dict:
     unit = "queries" if args.algorithm == "naswot" else args.budget_unit
     tests, targets, queries, seconds, histories = [], [], [], [], []
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
-    for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed"):
-        strategy = make_strategy(args.algorithm, seed=seed, budget=args.budget, scores=scores, features=features,
-                                 valid_only=valid_only, options=options, space=space, pool=pool)
-        result = run_search(strategy, objective, args.budget, unit=unit)
-        tests.append(result.test)
-        targets.append(result.target)
-        queries.append(result.queries)
-        seconds.append(result.seconds)
-        h = result.history if len(result.history) else _naswot_row(result)
-        h.insert(0, "seed", seed)
-        histories.append(h)
-    if history_path is not None:
+    def write_history() -> None:
         table = pd_concat(histories).rename(columns={"order": "query"})
         write_table(table.set_index(["seed", "query"]), history_path)
+
+    try:
+        for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed"):
+            strategy = make_strategy(args.algorithm, seed=seed, budget=args.budget, scores=scores, features=features,
+                                     valid_only=valid_only, options=options, space=space, pool=pool)
+            result = run_search(strategy, objective, args.budget, unit=unit)
+            tests.append(result.test)
+            targets.append(result.target)
+            queries.append(result.queries)
+            seconds.append(result.seconds)
+            h = result.history if len(result.history) else _naswot_row(result)
+            h.insert(0, "seed", seed)
+            histories.append(h)
+    except (KeyboardInterrupt, Terminated) as exc:
+        if history_path is not None and histories:
+            write_history()
+            raise stopped(exc, f"wrote the history of the {len(histories)} finished seed(s) to {history_path}") from None
+        raise stopped(exc, f"{len(histories)} seed(s) had finished; nothing was written (no --history)") from None
+    if history_path is not None:
+        write_history()
     wall = time.perf_counter() - start
     out = {
         "algorithm": args.algorithm,

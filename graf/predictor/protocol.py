@@ -13,7 +13,7 @@ nets (the GRAF authors' file order) this reproduces the published anchors (docs/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -92,8 +92,12 @@ def evaluate_predictor(
     model: str = "rf",
     n_jobs: int | None = 1,
     progress: bool = False,
+    on_run: "Callable[[dict], None] | None" = None,
 ) -> EvaluationResult:
     """Run the protocol on ``X`` (rows = nets) and ``y`` for every train size and seed.
+
+    ``on_run`` is called with each finished run's row (``train_size``, ``seed``, ``tau``,
+    ``rho``, ``n_test``), e.g. to keep what finished when a long evaluation is interrupted.
 
     ``model`` names a recipe in :data:`graf.predictor.models.PREDICTORS`; each run gets a
     fresh estimator seeded with the run's seed. ``progress`` shows a tqdm bar on stderr.
@@ -137,6 +141,8 @@ def evaluate_predictor(
                 est.fit(X_train, target[train])
                 tau, rho = rank_metrics(target[test], est.predict(X_test))
                 runs.append({"train_size": n, "seed": s, "tau": tau, "rho": rho, "n_test": len(test)})
+                if on_run is not None:
+                    on_run(runs[-1])
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(n=n, tau=f"{tau:.3f}")
