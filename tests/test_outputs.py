@@ -258,3 +258,13 @@ def test_interrupted_proxies_keep_the_checkpoint(tmp_path, data_dir):
     assert rc == 130
     assert len(err) == 1 and "rerun with --resume" in err[0]
     assert not out.exists() and (tmp_path / "p.parquet.partial.jsonl").exists()
+
+
+def test_explain_stdout_is_only_the_json_line(tmp_path, data_dir, capsys):
+    pytest.importorskip("woodelf")
+    import json
+
+    assert main(["explain", "--data-dir", str(data_dir), "--inputs", "graf", "--train-size", "64",
+                 "--shap-backend", "woodelf", "--out", str(tmp_path / "x"), "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and json.loads(out[0])["shap_backend"] == "woodelf"

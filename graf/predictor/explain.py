@@ -87,8 +87,12 @@ def _woodelf_shap(forest, X, check_additivity: bool, progress: bool):
     ).WoodelfExplainer
     if not isinstance(X, pd.DataFrame):
         X = pd.DataFrame(np.asarray(X, dtype=np.float64))
+    import contextlib
+    import sys
+
     explainer = WoodelfExplainer(forest)
-    values = np.asarray(explainer.shap_values(X, verbose=progress), dtype=np.float64)
+    with contextlib.redirect_stdout(sys.stderr):  # its verbose timing lines must not reach stdout (--json)
+        values = np.asarray(explainer.shap_values(X, verbose=progress), dtype=np.float64)
     expected = float(np.ravel(explainer.expected_value)[0])
     if check_additivity and len(X):
         pred = forest.predict(X.to_numpy(dtype=np.float64))
