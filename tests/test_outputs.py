@@ -268,3 +268,26 @@ def test_explain_stdout_is_only_the_json_line(tmp_path, data_dir, capsys):
                  "--shap-backend", "woodelf", "--out", str(tmp_path / "x"), "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and json.loads(out[0])["shap_backend"] == "woodelf"
+
+
+def test_proxies_file_must_be_a_proxies_table(tmp_path, data_dir, capsys):
+    features = tmp_path / "features.parquet"
+    assert main(["features", "--groups", "graf", "--valid-only", "--out", str(features)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--data-dir", str(data_dir), "--inputs", "graf,proxies", "--proxies-file", str(features),
+                 "--train-sizes", "32", "--seeds", "1"]) == 2
+    _one_line_error(capsys, "is not a `graf proxies` table", "op_count.none")
+    no_arch = tmp_path / "no_arch.csv"
+    pd.DataFrame({"naswot": [1.0]}).to_csv(no_arch, index=False)
+    assert main(["evaluate", "--data-dir", str(data_dir), "--inputs", "proxies", "--proxies-file", str(no_arch),
+                 "--train-sizes", "32", "--seeds", "1"]) == 2
+    _one_line_error(capsys, "has no index column 'arch'")
+
+
+def test_known_proxy_names_match_the_registry():
+    pytest.importorskip("torch")
+    from proxies.registry import available
+
+    from graf.data.proxytable import PROXY_NAMES
+
+    assert tuple(available()) == PROXY_NAMES

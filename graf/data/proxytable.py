@@ -8,7 +8,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_proxy_table", "proxy_table_gaps", "rows_for"]
+__all__ = ["PROXY_NAMES", "load_proxy_table", "proxy_table_gaps", "rows_for"]
+
+#: the proxies ``graf proxies`` computes (the ``proxies`` registry's names; a test keeps the two equal)
+PROXY_NAMES = ("naswot", "synflow", "jacov", "ntk", "params", "flops")
 
 
 def load_proxy_table(path: "str | os.PathLike", space="nb201") -> "tuple[pd.DataFrame, list[str]]":
@@ -32,6 +35,12 @@ def load_proxy_table(path: "str | os.PathLike", space="nb201") -> "tuple[pd.Data
     columns = [c for c in table.columns if c != "error"]
     if not columns:
         raise ValueError(f"proxy table {path} has no proxy columns (only {list(table.columns)})")
+    unknown = [str(c) for c in columns if c not in PROXY_NAMES]
+    if unknown:
+        raise ValueError(
+            f"{path} is not a `graf proxies` table: column(s) {', '.join(unknown)} are not proxies "
+            f"(known: {', '.join(PROXY_NAMES)}, and error)"
+        )
     bad = [c for c in columns if not pd.api.types.is_numeric_dtype(table[c])]
     if bad:
         raise ValueError(f"proxy table {path}: column(s) {', '.join(map(str, bad))} are not numeric")
