@@ -75,15 +75,15 @@ def _valid_nets(path: Path) -> pd.DataFrame:
     return read_valid_nets(path)
 
 
-@lru_cache(maxsize=4)
-def _naslib(path: Path) -> pd.DataFrame:
-    return read_naslib_zc(path)
-
-
 def load_naslib_tasks(data_dir: "str | os.PathLike | None" = None) -> pd.DataFrame:
     """The NASLib file as one table: index (``task``, ``arch``), ``val_accuracy`` and the proxies' scores."""
-    path = data_file(NASLIB_FILE, data_dir)
-    raw = _naslib(path)
+    return _naslib_tasks(data_file(NASLIB_FILE, data_dir)).copy()
+
+
+@lru_cache(maxsize=4)
+def _naslib_tasks(path: Path) -> pd.DataFrame:
+    """:func:`load_naslib_tasks`, read and parsed once per file (callers must not modify it)."""
+    raw = read_naslib_zc(path)
     try:
         archs = [str(TNB101MicroArch.parse(k)) for k in raw.index.get_level_values("key")]
     except ValueError as exc:
@@ -104,7 +104,7 @@ class TNB101MicroBenchmark(Benchmark):
         return _valid_nets(data_file(VALID_NETS_FILE, data_dir)), VALID_NETS_FILE
 
     def _task(self, task: str, data_dir) -> pd.DataFrame:
-        tasks = load_naslib_tasks(data_dir)
+        tasks = _naslib_tasks(data_file(NASLIB_FILE, data_dir))
         if task not in tasks.index.get_level_values("task"):
             raise ValueError(f"{NASLIB_FILE} has no task {task!r}")
         return tasks.xs(task, level="task")

@@ -264,7 +264,7 @@ class EdgeCellSpace(Space):
         return list(_valid(self.arch_type))
 
     def is_valid(self, arch: Any) -> bool:
-        return self.parse(arch).is_valid
+        return self.parse(arch) in _valid_set(self.arch_type)
 
     def pruned(self, arch: Any) -> Any:
         return self.parse(arch).pruned()
@@ -293,7 +293,9 @@ class EdgeCellSpace(Space):
         table = _enumerate(self.arch_type)
         n = len(self.ops)
         digits = arch.op_indices
-        code = arch.code
+        code = 0
+        for d in digits:
+            code = code * n + d
         out = []
         for e, d in enumerate(digits):
             place = n ** (len(EDGES) - 1 - e)
