@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
-__all__ = ["ArchList", "read_arch_file", "report_duplicates"]
+__all__ = ["ArchList", "read_arch_file", "duplicates_message"]
 
 A = TypeVar("A")
 
@@ -26,7 +26,8 @@ def read_arch_file(path: str | os.PathLike, parse: Callable[[str], A]) -> ArchLi
     """Parse every architecture line of ``path`` with ``parse``.
 
     Duplicates (lines that parse to the same architecture, in any encoding) are kept once, in
-    first-seen order; their number is ``result.duplicates`` (the commands report it).
+    first-seen order; their number is ``result.duplicates`` (the commands report it, as the API's
+    :meth:`graf.spaces.base.Space.unique` does).
     """
     path = Path(path)
     if path.is_dir():
@@ -56,11 +57,7 @@ def read_arch_file(path: str | os.PathLike, parse: Callable[[str], A]) -> ArchLi
     return out
 
 
-def report_duplicates(command: str, archs) -> None:
-    """One stderr line when an architecture file listed some architecture more than once."""
-    import sys
-
+def duplicates_message(archs) -> str | None:
+    """The line the commands print when an architecture file listed an architecture more than once."""
     n = getattr(archs, "duplicates", 0)
-    if n:
-        print(f"graf {command}: {archs.path}: {n} duplicate line(s) dropped (each architecture is kept once)",
-              file=sys.stderr)
+    return f"{archs.path}: {n} duplicate line(s) dropped (each architecture is kept once)" if n else None

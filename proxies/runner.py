@@ -342,9 +342,9 @@ def run_proxies(
     """Compute ``config.proxies`` of every architecture and write the table to ``out``.
 
     ``archs``: architectures of ``config.space`` (anything its ``parse`` accepts); duplicates are
-    kept once. ``jobs``: worker processes (1: in this process). ``scheduler``: a Dask
-    scheduler address; the rows are then computed on that cluster (connecting waits at most
-    ``scheduler_timeout`` seconds). ``resume``: continue from
+    kept once and reported (``Space.unique``). ``jobs``: worker processes (1: in this
+    process). ``scheduler``: a Dask scheduler address; the rows are then computed on that
+    cluster (connecting waits at most ``scheduler_timeout`` seconds). ``resume``: continue from
     ``<out>.partial.jsonl``. Without ``resume`` an existing checkpoint is an error (so that an
     interrupted run is never discarded by accident).
     """
@@ -356,7 +356,7 @@ def run_proxies(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive int, got {jobs!r}")
     space = get_space(config.space)
-    names = list(dict.fromkeys(str(space.parse(a)) for a in archs))
+    names = [str(a) for a in space.unique(archs)]
     if not names:
         raise ValueError("no architectures to compute")
     if not config.synthetic and _needs_batch(config):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 
@@ -11,7 +12,12 @@ import pytest
 
 from graf.cli import main
 from graf.predictor import GrafRegressor, feature_family, shap_importances, shap_values
-from graf.predictor.explain import tree_model
+from pathlib import Path
+
+from graf.features.labels import feature_label
+from graf.predictor.explain import EXPLAIN_FILES, explain, plot_title, tree_model
+
+explain_module = importlib.import_module("graf.predictor.explain")
 
 pytest.importorskip("shap")
 
@@ -108,8 +114,17 @@ def test_woodelf_additivity_guard(monkeypatch):
     assert values.shape == (100, 2)
 
 
-def test_cli_explain_writes_tables_and_plots(tmp_path, capsys, data_dir):
+def test_cli_explain_writes_tables_and_plots(tmp_path, capsys, data_dir, monkeypatch):
     out = tmp_path / "explain"
+    shown = {}
+    save = explain_module._save
+
+    def recording_save(fig, path):
+        ax = fig.axes[0]
+        shown[path.name] = (ax.get_title(loc="left"), ax.get_xlabel(), [t.get_text() for t in ax.get_yticklabels()])
+        return save(fig, path)
+
+    monkeypatch.setattr(explain_module, "_save", recording_save)
     code = main(
         ["explain", "--data-dir", str(data_dir), "--target", "cifar10_val_naslib", "--inputs", "graf,zcp",
          "--train-size", "64", "--seed", "1", "--archs", str(_first_nets(tmp_path, data_dir, 200)),
@@ -119,7 +134,8 @@ def test_cli_explain_writes_tables_and_plots(tmp_path, capsys, data_dir):
     assert code == 0, captured.err
     payload = json.loads(captured.out.strip().splitlines()[-1])
     assert payload["n_test"] == 136 and payload["n_features"] == 204 and payload["train_size"] == 64
-    for name in ("shap_features.csv", "shap_families.csv", "shap_bar.png", "shap_beeswarm.png"):
+    assert [Path(f).name for f in payload["files"]] == list(EXPLAIN_FILES)
+    for name in EXPLAIN_FILES:
         assert (out / name).stat().st_size > 0
     assert (out / "shap_bar.png").read_bytes()[:4] == b"\x89PNG"
     feats = pd.read_csv(out / "shap_features.csv")
@@ -128,6 +144,15 @@ def test_cli_explain_writes_tables_and_plots(tmp_path, capsys, data_dir):
     assert set(fams["family"]) == {"op_count", "min_path_len", "max_op_on_path", "node_degree", "zcp"}
     assert fams["n_features"].sum() == 204
     assert fams["mean_abs_shap"].sum() == pytest.approx(feats["mean_abs_shap"].sum())
+    assert (feats["label"] == [feature_label(c) for c in feats["feature"]]).all()
+    assert set(fams["label"]) == {"op count", "min path", "max path", "degree", "proxy"}
+    assert plot_title(payload) == ("cifar10_val_naslib · graf+zcp · rf · train 64 · "
+                                   f"τ {payload['tau']:.3f} on 136 test nets")
+    assert sorted(shown) == ["shap_bar.png", "shap_beeswarm.png", "shap_families.png"]
+    for title, xlabel, _ in shown.values():
+        assert title == plot_title(payload) and xlabel.endswith("(accuracy points)")
+    assert shown["shap_bar.png"][2][::-1] == list(feats["label"][:20])  # top feature at the top
+    assert shown["shap_families.png"][2][-1] == f"{fams['label'][0]} ({fams['n_features'][0]})"
 
 
 def _first_nets(tmp_path, data_dir, n):
@@ -173,3 +198,35 @@ def test_auto_backend_switches_on_row_count(monkeypatch):
     fast, _ = shap_values(model, X)  # now woodelf: float32 values
     np.testing.assert_array_equal(fast, shap_values(model, X, backend="woodelf")[0])
     assert np.all(fast == fast.astype(np.float32)) and not np.array_equal(fast, exact)
+
+
+def test_target_units_and_labels():
+    from graf.features.labels import feature_label
+    from graf.predictor.explain import target_unit
+
+    assert [target_unit(t) for t in ("cifar10_val_naslib", "cifar100_test", "cifar10_valid_12ep",
+                                     "robust:pgd@Linf_eps-1.0", "class_scene")] == ["accuracy points"] * 5
+    assert target_unit("hw:cifar10:edgegpu_latency") == "ms" and target_unit("hw:cifar10:fpga_energy") == "mJ"
+    assert target_unit("cifar10_train_seconds_12ep") == "s" and target_unit("room_layout") == "target units"
+    assert feature_label("min_path_len.skip_connect+nor_conv_3x3") == "min path · skip, conv3x3"
+    assert feature_label("max_op_on_path.none+avg_pool_3x3") == "max path · none, avgpool"
+    assert feature_label("node_degree.output_in.nor_conv_1x1") == "degree output in · conv1x1"
+    assert feature_label("onehot.0-1.nor_conv_3x3") == "edge 0→1 · conv3x3"
+    assert feature_label("op_count.skip_connect") == "op count · skip"
+    assert feature_label("zcp.synflow") == "proxy · synflow" and feature_label("proxies.naswot") == "own proxy · naswot"
+    assert feature_label("unknown_column") == "unknown_column" and feature_label("x.y") == "x.y"
+
+
+def test_explain_needs_ten_train_and_ten_test_nets(data_dir):
+    from graf.predictor.dataset import build_dataset
+
+    nets = list(build_dataset("cifar10_val_naslib", "graf", data_dir=data_dir).X.index[:25])
+    ds = build_dataset("cifar10_val_naslib", "graf", data_dir=data_dir, nets=nets)
+    with pytest.raises(ValueError, match="at least 10 train and 10 test nets: train size 9 of 25"):
+        explain(ds, train_size=9)
+    with pytest.raises(ValueError, match="leaves 9 to explain; use a train size in 10..15"):
+        explain(ds, train_size=16)
+    small = build_dataset("cifar10_val_naslib", "graf", data_dir=data_dir, nets=nets[:12])
+    with pytest.raises(ValueError, match="give at least 20 nets"):
+        explain(small, train_size=6)
+    assert explain(ds, train_size=15)["n_test"] == 10

@@ -20,6 +20,7 @@ from graf.features import (
     restrict,
 )
 from graf.features.graf import graf_matrix, graf_specs
+from graf.spaces import DuplicateArchitecturesWarning
 from graf.spaces.nb201 import OPS, SPACE, NB201Arch, all_archs
 
 ALL = "none+skip_connect+nor_conv_1x1+nor_conv_3x3+avg_pool_3x3"
@@ -131,8 +132,9 @@ def test_table_errors():
     archs = all_archs()[:3]
     with pytest.raises(ValueError, match="unknown feature group 'bogus'; available: .*graf"):
         feature_table(archs, ["bogus"])
-    with pytest.raises(ValueError, match="appears more than once"):
-        feature_table(archs + archs[:1])
+    with pytest.warns(DuplicateArchitecturesWarning, match="1 duplicate architectures dropped"):
+        dup = feature_table(archs + [SPACE.format(archs[0], "naslib")], space="nb201")
+    assert list(dup.index) == [str(a) for a in archs]
     with pytest.raises(ValueError, match="at least one feature group"):
         feature_table(archs, [])
     with pytest.raises(ValueError, match="cannot tell the search space"):

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-__all__ = ["main", "COMMANDS", "emit_json", "add_space_argument", "Interrupted", "Terminated"]
+__all__ = ["main", "COMMANDS", "emit_json", "add_space_argument", "Interrupted", "Terminated", "say", "progress", "read_archs"]
 
 
 class Terminated(BaseException):
@@ -65,6 +65,28 @@ def emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def say(args: argparse.Namespace, message: str) -> None:
+    """An informational line on stderr (``graf <command>: message``), unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        print(f"graf {args.command}: {message}", file=sys.stderr, flush=True)
+
+
+def progress(args: argparse.Namespace) -> bool:
+    """Whether to show progress bars (on stderr): not with ``--quiet`` or ``--no-progress``."""
+    return not (getattr(args, "quiet", False) or getattr(args, "no_progress", False))
+
+
+def read_archs(args: argparse.Namespace, space):
+    """The architectures of ``--archs`` (each once; the dropped duplicates are reported as the API reports them)."""
+    from graf.archfile import duplicates_message, read_arch_file
+
+    archs = read_arch_file(args.archs, space.parse)
+    message = duplicates_message(archs)
+    if message:
+        say(args, message)
+    return archs
+
+
 def add_space_argument(p: argparse.ArgumentParser) -> None:
     """``--space``, its choices read from the space registry."""
     from graf.spaces import SPACES
@@ -87,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print one JSON object as the last line of stdout")
         p.add_argument("--overwrite", action="store_true",
                        help="replace output files that exist (default: an existing output is an error)")
+        p.add_argument("-q", "--quiet", action="store_true",
+                       help="print only errors on stderr (no progress bars or summary lines); stdout then holds "
+                            "nothing but the --json line")
+        p.add_argument("--no-progress", action="store_true", help="no progress bars")
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
-from graf.cli import Terminated, add_space_argument, stopped
+from graf.cli import Terminated, add_space_argument, progress, say, stopped
 
 HELP = "train the accuracy predictor on n nets per seed, test on the rest; Kendall tau / Spearman rho (DESIGN §5)"
 
@@ -44,13 +43,12 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def load_dataset(args: argparse.Namespace):
-    from graf.archfile import read_arch_file, report_duplicates
+    from graf.cli import read_archs
     from graf.predictor.dataset import build_dataset
     from graf.spaces import get_space
 
     space = get_space(args.space)
-    nets = read_arch_file(args.archs, space.parse) if args.archs else None
-    report_duplicates(args.command, nets)
+    nets = read_archs(args, space) if args.archs else None
     return build_dataset(
         args.target,
         args.inputs,
@@ -105,16 +103,13 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"--train-sizes repeats a size: {','.join(map(str, args.train_sizes))}")
     runs_out = check_output(args.runs_out, overwrite=args.overwrite) if args.runs_out else None
     ds = load_dataset(args)
-    print(
-        f"graf evaluate: target {ds.target} from {ds.target_source}; {len(ds.X)} nets x {ds.X.shape[1]} features "
-        f"({','.join(ds.inputs)})" + (f"; dropped {ds.dropped}" if ds.dropped else ""),
-        file=sys.stderr,
-    )
+    say(args, f"target {ds.target} from {ds.target_source}; {len(ds.X)} nets x {ds.X.shape[1]} features "
+              f"({','.join(ds.inputs)})" + (f"; dropped {ds.dropped}" if ds.dropped else ""))
     finished: list[dict] = []
     try:
         res = evaluate_predictor(
             ds.X, ds.y, train_sizes=args.train_sizes, seeds=args.seeds, model=args.model, n_jobs=args.n_jobs,
-            progress=True, on_run=finished.append,
+            progress=progress(args), on_run=finished.append,
         )
     except (KeyboardInterrupt, Terminated) as exc:
         if runs_out is not None and finished:
@@ -125,11 +120,8 @@ def run(args: argparse.Namespace) -> dict:
         raise stopped(exc, f"{len(finished)} run(s) had finished; nothing was written (no --runs-out)") from None
     summary = res.summary()
     for row in summary:
-        print(
-            f"  n={row['train_size']:>5}  tau {row['tau_mean']:.3f} ± {row['tau_std']:.3f}  "
-            f"rho {row['rho_mean']:.3f} ± {row['rho_std']:.3f}  ({row['seeds']} seeds)",
-            file=sys.stderr,
-        )
+        say(args, f"n={row['train_size']:>5}  tau {row['tau_mean']:.3f} ± {row['tau_std']:.3f}  "
+                  f"rho {row['rho_mean']:.3f} ± {row['rho_std']:.3f}  ({row['seeds']} seeds)")
     if runs_out is not None:
         write_frame(res.runs, runs_out, index=False)
     return {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = "fit the predictor on one protocol split and write mean |SHAP| per feature/family (CSV) and SHAP plots (PNG)"
 
@@ -24,13 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--shap-jobs", type=int, default=1, help="processes for backend shap (default: 1)"
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar while explaining")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
 
 
 def run(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
+    from graf.cli import progress, say
     from graf.cli.evaluate import load_dataset
     from graf.predictor.explain import EXPLAIN_FILES, explain
     from graf.tables import check_output
@@ -41,10 +40,7 @@ def run(args: argparse.Namespace) -> dict:
     for name in EXPLAIN_FILES:
         check_output(out / name, overwrite=args.overwrite, table=False)
     ds = load_dataset(args)
-    print(
-        f"graf explain: target {ds.target} from {ds.target_source}; {len(ds.X)} nets x {ds.X.shape[1]} features",
-        file=sys.stderr,
-    )
+    say(args, f"target {ds.target} from {ds.target_source}; {len(ds.X)} nets x {ds.X.shape[1]} features")
     res = explain(
         ds,
         train_size=args.train_size,
@@ -54,13 +50,13 @@ def run(args: argparse.Namespace) -> dict:
         max_display=args.max_display,
         n_jobs=args.shap_jobs,
         backend=args.shap_backend,
-        progress=not args.no_progress,
+        progress=progress(args),
     )
-    print(
-        f"graf explain: tau {res['tau']:.3f} on {res['n_test']} test nets; SHAP ({res['shap_backend']}) "
+    say(
+        args,
+        f"tau {res['tau']:.3f} on {res['n_test']} test nets; SHAP ({res['shap_backend']}) "
         f"{res['shap_seconds']:.1f} s; "
         f"top families: {', '.join(res['families']['family'].head(5))}",
-        file=sys.stderr,
     )
     top = res["features"].head(10)
     return {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from graf.cli import add_space_argument
@@ -22,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from graf.archfile import read_arch_file, report_duplicates
+    from graf.cli import read_archs, say
     from graf.features import feature_table
     from graf.spaces import get_space
     from graf.tables import check_output, write_table
@@ -32,8 +31,7 @@ def run(args: argparse.Namespace) -> dict:
     out = check_output(args.out, overwrite=args.overwrite)
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     if args.archs:
-        archs = read_arch_file(args.archs, space.parse)
-        report_duplicates("features", archs)
+        archs = read_archs(args, space)
     else:
         archs = space.enumerate()
         if archs is None:
@@ -43,5 +41,5 @@ def run(args: argparse.Namespace) -> dict:
     table = feature_table(archs, groups, space=space, data_dir=args.data_dir, cache_dir=args.cache_dir)
     write_table(table, out)
     seconds = time.perf_counter() - start
-    print(f"graf features: {table.shape[0]} archs x {table.shape[1]} features -> {out} ({seconds:.2f} s)", file=sys.stderr)
+    say(args, f"{table.shape[0]} archs x {table.shape[1]} features -> {out} ({seconds:.2f} s)")
     return {"out": str(out), "rows": table.shape[0], "columns": table.shape[1], "groups": groups, "seconds": seconds}

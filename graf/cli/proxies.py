@@ -7,7 +7,6 @@ importable (and ``graf --help`` fast) without them.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from graf.cli import add_space_argument
@@ -45,7 +44,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synthetic-batch", action="store_true", help="a seeded standard-normal batch instead of CIFAR-10")
     p.add_argument("--channels", type=int, default=16, help="network width C of the first stage (default 16)")
     p.add_argument("--cells", type=int, default=5, help="cells per stage N (default 5)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, help="output path ending in .parquet, .csv or .csv.gz")
 
 
@@ -55,7 +53,7 @@ def _positive(name: str, value: int) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from graf.archfile import read_arch_file, report_duplicates
+    from graf.cli import progress, read_archs, say
     from graf.spaces import get_space
     from graf.tables import check_output
 
@@ -86,8 +84,7 @@ def run(args: argparse.Namespace) -> dict:
 
     network_builder(space.name)  # a space without a network: one clear error before any work
     if args.archs:
-        archs = read_arch_file(args.archs, space.parse)
-        report_duplicates("proxies", archs)
+        archs = read_archs(args, space)
     else:
         pool = space.valid_archs() if args.valid_only else space.enumerate()
         if pool is None:
@@ -120,7 +117,7 @@ def run(args: argparse.Namespace) -> dict:
             jobs=args.jobs,
             resume=args.resume,
             scheduler=args.scheduler,
-            progress=not args.no_progress,
+            progress=progress(args),
         )
     except (KeyboardInterrupt, Terminated) as exc:
         ckpt = checkpoint_path(out)
@@ -130,11 +127,8 @@ def run(args: argparse.Namespace) -> dict:
     table = result.table
     failed = int((table["error"] != "").sum())
     seconds = time.perf_counter() - start
-    print(
-        f"graf proxies: {len(table)} nets x {len(names)} proxies -> {out} "
-        f"({result.computed} computed, {result.resumed} resumed, {failed} with errors, {seconds:.1f} s)",
-        file=sys.stderr,
-    )
+    say(args, f"{len(table)} nets x {len(names)} proxies -> {out} "
+              f"({result.computed} computed, {result.resumed} resumed, {failed} with errors, {seconds:.1f} s)")
     return {
         "out": str(out),
         "rows": len(table),

@@ -7,7 +7,7 @@ import math
 import sys
 import time
 
-from graf.cli import Terminated, add_space_argument, stopped
+from graf.cli import Terminated, add_space_argument, progress, say, stopped
 
 HELP = "search a benchmark with random, naswot, rea, area or surrogate-rea over seeds; history table + JSON summary"
 
@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> dict:
         write_table(table.set_index(["seed", "query"]), history_path)
 
     try:
-        for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed"):
+        for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed",
+                         disable=not progress(args)):
             strategy = make_strategy(args.algorithm, seed=seed, budget=args.budget, scores=scores, features=features,
                                      valid_only=valid_only, options=options, space=space, pool=pool)
             result = run_search(strategy, objective, args.budget, unit=unit)
@@ -157,8 +158,8 @@ def run(args: argparse.Namespace) -> dict:
     }
     if history_path is not None:
         out["history"] = str(history_path)
-    print(f"graf search: {args.algorithm} {space.name} {objective.dataset}: test {out['test_acc_mean']:.2f} ± {out['test_acc_std']:.2f} "
-          f"({args.seeds} seeds, {out['queries_mean']:.1f} queries, {wall:.1f} s)", file=sys.stderr)
+    say(args, f"{args.algorithm} {space.name} {objective.dataset}: test {out['test_acc_mean']:.2f} ± {out['test_acc_std']:.2f} "
+          f"({args.seeds} seeds, {out['queries_mean']:.1f} queries, {wall:.1f} s)")
     return out
 
 

@@ -42,7 +42,8 @@ def feature_table(
 
     ``space`` (a name or a Space) defaults to the space of the architectures' type; strings
     are parsed with it. The index holds each architecture's canonical string, in the order
-    given. With ``cache_dir`` the table is stored as parquet under a key made of the
+    given; an architecture given twice (in any encoding) has one row, and the duplicates are
+    reported with a :class:`~graf.spaces.DuplicateArchitecturesWarning`. With ``cache_dir`` the table is stored as parquet under a key made of the
     architectures, the groups and their versions, and reused on the next identical call.
 
     ``options`` holds the extra inputs some groups declare (e.g. ``{"proxies_file": path}``
@@ -51,15 +52,12 @@ def feature_table(
     """
     options = dict(options or {})
     space = infer_space(archs, space)
-    archs = [space.parse(a) for a in archs]
+    archs = space.unique(archs)
     groups = list(dict.fromkeys(groups))
     if not groups:
         raise ValueError("feature_table needs at least one feature group")
     specs = [get_group(g) for g in groups]
     index = pd.Index([str(a) for a in archs], name="arch")
-    if index.has_duplicates:
-        dup = index[index.duplicated()][0]
-        raise ValueError(f"architectures must be unique; {dup} appears more than once")
     description = {
         "table": "features",
         "space": space.name,

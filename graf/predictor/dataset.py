@@ -107,7 +107,7 @@ def build_dataset(
     if drop_missing_proxies and "proxies" not in groups:
         raise ValueError("drop_missing_proxies only applies with the 'proxies' input group")
     y_all, source = resolve_target(target, data_dir, hw_dataset=hw_dataset, space=space)
-    archs = [space.parse(a) for a in (nets if nets is not None else default_nets(data_dir, space, target))]
+    archs = space.unique(nets if nets is not None else default_nets(data_dir, space, target), what="nets")
     dropped: dict[str, int] = {}
     if "proxies" in groups:  # resolved here so the feature cache is keyed on the actual file
         proxies_file = default_proxies_file(proxies_file, space)

@@ -12,6 +12,7 @@ are ``op_count.<op>``, ``min_path_len.<ops>``, ``max_op_on_path.<ops>``,
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Sequence
@@ -23,10 +24,16 @@ from sklearn.ensemble import VotingRegressor
 from graf.tables import atomic_write, write_frame
 
 __all__ = ["feature_family", "shap_values", "shap_importances", "explain", "tree_model", "SHAP_BACKENDS",
-           "EXPLAIN_FILES"]
+           "target_unit", "plot_title",
+           "EXPLAIN_FILES", "EXPLAIN_MIN_NETS"]
 
+#: :func:`explain` needs at least this many train nets and this many test nets. With fewer,
+#: the forest's few splits fall on whichever of many tied features the bootstrap happens to
+#: pick, so the importances describe the seed rather than the data (and τ on a handful of
+#: test nets is ±1 by chance). It is a floor, not a guarantee: see docs/predictor.md.
+EXPLAIN_MIN_NETS = 10
 #: the files :func:`explain` writes into its output folder
-EXPLAIN_FILES = ("shap_features.csv", "shap_families.csv", "shap_bar.png", "shap_beeswarm.png")
+EXPLAIN_FILES = ("shap_features.csv", "shap_families.csv", "shap_bar.png", "shap_beeswarm.png", "shap_families.png")
 
 
 def feature_family(column: str) -> str:
@@ -164,13 +171,17 @@ def shap_importances(values: np.ndarray, columns: Sequence[str]) -> tuple[pd.Dat
     """Mean |SHAP| per feature and per family, each sorted by decreasing importance.
 
     The family table sums the features' mean |SHAP| (``mean_abs_shap``) and counts them.
+    ``label`` holds the readable names the plots show (:mod:`graf.features.labels`).
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape[1] != len(columns):
         raise ValueError(f"SHAP values of shape {values.shape} do not match {len(columns)} columns")
     mean_abs = np.abs(values).mean(axis=0)
+    from graf.features.labels import family_label, feature_label
+
     features = pd.DataFrame(
-        {"feature": list(columns), "family": [feature_family(c) for c in columns], "mean_abs_shap": mean_abs}
+        {"feature": list(columns), "family": [feature_family(c) for c in columns], "mean_abs_shap": mean_abs,
+         "label": [feature_label(c) for c in columns]}
     )
     features = features.sort_values("mean_abs_shap", ascending=False, kind="stable").reset_index(drop=True)
     families = (
@@ -179,25 +190,76 @@ def shap_importances(values: np.ndarray, columns: Sequence[str]) -> tuple[pd.Dat
         .sort_values("mean_abs_shap", ascending=False, kind="stable")
         .reset_index()
     )
+    families["label"] = [family_label(f) for f in families["family"]]
     return features, families
 
 
-def _plots(values: np.ndarray, X: pd.DataFrame, out: Path, max_display: int) -> tuple[Path, Path]:
+def target_unit(target: str) -> str:
+    """The unit of a target's values (and so of its SHAP values), for axis labels.
+
+    Accuracies in percent (NB201's columns, ``robust:`` adversarial accuracies, TransNAS's
+    classification and jigsaw tasks) are in accuracy points; HW-NAS-Bench latencies in ms and
+    energies in mJ, times in s. Anything else is labelled "target units".
+    """
+    name = str(target)
+    if name.startswith("hw:"):
+        metric = name.rsplit(":", 1)[-1]
+        return "ms" if metric.endswith("_latency") else "mJ" if metric.endswith("_energy") else "target units"
+    if "seconds" in name:
+        return "s"
+    accuracy = re.search(r"_(test|valid|val|val_naslib|valid_12ep)$|acc", name)
+    if name.startswith("robust:") or accuracy or name in ("class_scene", "class_object", "jigsaw"):
+        return "accuracy points"
+    return "target units"
+
+
+def plot_title(result: dict) -> str:
+    """``target · inputs · model · train n · τ on m test nets`` for the plots of an :func:`explain` result."""
+    return (f"{result['target']} · {'+'.join(result['inputs'])} · {result['model']} · train {result['train_size']} · "
+            f"τ {result['tau']:.3f} on {result['n_test']} test nets")
+
+
+def _save(fig, path: Path) -> Path:
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+    return path
+
+
+def _plots(result: dict, out: Path, max_display: int) -> list[Path]:
+    """The three figures of an :func:`explain` result: features' mean |SHAP| (bar), SHAP values
+    per net (beeswarm), and families' summed mean |SHAP| (bar). Labels: :func:`feature_label`."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     import shap
 
+    from graf.features.labels import family_label, feature_label
+
+    unit = target_unit(result["target"])
+    title = plot_title(result)
+    X = result["X_explained"]
+    names = [feature_label(c) for c in X.columns]
     paths = []
-    for kind, name in (("bar", "shap_bar.png"), ("dot", "shap_beeswarm.png")):
+    for kind, name, xlabel in (("bar", "shap_bar.png", f"mean |SHAP value| ({unit})"),
+                               ("dot", "shap_beeswarm.png", f"SHAP value: effect on the prediction ({unit})")):
         plt.close("all")
-        shap.summary_plot(values, X, plot_type=kind, max_display=max_display, show=False)
+        shap.summary_plot(result["values"], X, feature_names=names, plot_type=kind, max_display=max_display, show=False)
         fig = plt.gcf()
-        atomic_write(out / name, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+        ax = fig.axes[0]
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, fontsize=9, loc="left")
+        paths.append(_save(fig, out / name))
         plt.close(fig)
-        paths.append(out / name)
-    return paths[0], paths[1]
+    families = result["families"]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(families) + 1.2))
+    labels = [f"{family_label(f)} ({n})" for f, n in zip(families["family"], families["n_features"])]
+    ax.barh(labels[::-1], families["mean_abs_shap"].to_numpy()[::-1], color="#1f77b4")
+    ax.set_xlabel(f"summed mean |SHAP value| of the family's features ({unit})")
+    ax.set_title(title, fontsize=9, loc="left")
+    ax.spines[["top", "right"]].set_visible(False)
+    paths.append(_save(fig, out / "shap_families.png"))
+    plt.close(fig)
+    return paths
 
 
 def explain(
@@ -229,6 +291,13 @@ def explain(
     from graf.predictor.protocol import protocol_split, rank_metrics
 
     X, y = dataset.X, dataset.y.to_numpy(dtype=np.float64)
+    if not (EXPLAIN_MIN_NETS <= train_size <= len(X) - EXPLAIN_MIN_NETS):
+        raise ValueError(
+            f"explain needs at least {EXPLAIN_MIN_NETS} train and {EXPLAIN_MIN_NETS} test nets: train size "
+            f"{train_size} of {len(X)} nets leaves {len(X) - train_size} to explain"
+            + (f"; use a train size in {EXPLAIN_MIN_NETS}..{len(X) - EXPLAIN_MIN_NETS}"
+               if len(X) >= 2 * EXPLAIN_MIN_NETS else f"; give at least {2 * EXPLAIN_MIN_NETS} nets")
+        )
     train, test = protocol_split(len(X), train_size, seed)
     X_test = X_explained = X.iloc[test]
     if max_explained is not None and max_explained < len(X_test):
@@ -274,6 +343,6 @@ def explain(
         out.mkdir(parents=True, exist_ok=True)
         write_frame(features, out / "shap_features.csv", index=False)
         write_frame(families, out / "shap_families.csv", index=False)
-        bar, bee = _plots(values, X_explained, out, max_display)
-        result["files"] = [str(out / "shap_features.csv"), str(out / "shap_families.csv"), str(bar), str(bee)]
+        plots = _plots(result, out, max_display)
+        result["files"] = [str(out / "shap_features.csv"), str(out / "shap_families.csv")] + [str(p) for p in plots]
     return result

@@ -57,7 +57,7 @@ class Strategy:
         if pool is None:
             self._pool_set = None
         else:
-            members = tuple(dict.fromkeys(self.space.parse(a) for a in pool))
+            members = tuple(self.space.unique(pool, what="pool members"))
             if self.valid_only:
                 members = tuple(a for a in members if self.space.is_valid(a))
             if not members:

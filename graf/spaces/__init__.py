@@ -6,7 +6,7 @@ keyed on the space's name). Adding a space: docs/spaces.md.
 
 from __future__ import annotations
 
-from graf.spaces.base import CellShape, FamilyConfig, GrafConfig, SearchDataset, Space
+from graf.spaces.base import CellShape, DuplicateArchitecturesWarning, FamilyConfig, GrafConfig, SearchDataset, Space
 
 #: name -> the space object.
 SPACES: dict[str, Space] = {}
@@ -39,6 +39,7 @@ register_space(tnb101_micro.SPACE)
 
 __all__ = [
     "CellShape",
+    "DuplicateArchitecturesWarning",
     "FamilyConfig",
     "GrafConfig",
     "SPACES",

@@ -20,7 +20,11 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
-__all__ = ["Space", "SearchDataset", "FamilyConfig", "GrafConfig", "CellShape"]
+__all__ = ["Space", "SearchDataset", "FamilyConfig", "GrafConfig", "CellShape", "DuplicateArchitecturesWarning"]
+
+
+class DuplicateArchitecturesWarning(UserWarning):
+    """Some architectures were given more than once (in any encoding); each was kept once."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,24 @@ class Space(abc.ABC):
     @abc.abstractmethod
     def format(self, arch: Any, encoding: str | None = None) -> str:
         """``arch`` written in ``encoding`` (default: the canonical string)."""
+
+    def unique(self, archs: "Sequence[Any]", *, what: str = "architectures") -> list:
+        """``archs`` parsed, each architecture once in first-seen order.
+
+        Duplicates (the same architecture in any encoding) are dropped and reported with one
+        :class:`DuplicateArchitecturesWarning` naming their count; the CLI's architecture files
+        drop them the same way (:func:`graf.archfile.read_arch_file`) and print that count.
+        """
+        import warnings
+
+        given = [self.parse(a) for a in archs]
+        kept = list(dict.fromkeys(given))
+        if len(kept) < len(given):
+            warnings.warn(
+                f"{len(given) - len(kept)} duplicate {what} dropped (each architecture is kept once)",
+                DuplicateArchitecturesWarning, stacklevel=3,
+            )
+        return kept
 
     def check_encoding(self, encoding: str | None) -> str:
         encoding = encoding or self.encodings[0]

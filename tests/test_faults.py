@@ -1,4 +1,6 @@
-"""Finished work is never overwritten silently; outputs are checked before any work; files follow the umask."""
+"""Fault injection: every bad input or interruption gives its documented exit code, one line on
+stderr and no partial output; finished work is never overwritten silently; outputs are checked
+before any work; files follow the umask; architecture files are fuzzed with hypothesis."""
 
 from __future__ import annotations
 
@@ -291,3 +293,144 @@ def test_known_proxy_names_match_the_registry():
     from graf.data.proxytable import PROXY_NAMES
 
     assert tuple(available()) == PROXY_NAMES
+
+
+@pytest.mark.parametrize("command", [
+    ["features", "--groups", "graf"],
+    ["search", "--algorithm", "rea", "--budget", "5", "--seeds", "2"],
+    ["evaluate", "--inputs", "graf", "--train-sizes", "32", "--seeds", "1"],
+])
+def test_quiet_leaves_only_the_json_line(command, tmp_path, data_dir, archs, capsys):
+    import json
+
+    extra = ["--archs", str(archs), "--out", str(tmp_path / "f.parquet")] if command[0] == "features" else []
+    assert main(command + extra + ["--data-dir", str(data_dir), "--quiet", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = captured.out.splitlines()
+    assert len(lines) == 1 and isinstance(json.loads(lines[0]), dict)
+
+
+def test_quiet_still_prints_the_error(tmp_path, capsys):
+    assert main(["features", "--archs", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "f.parquet"),
+                 "--quiet"]) == 2
+    _one_line_error(capsys, "missing.txt not found")
+
+
+def test_duplicates_are_kept_once_and_reported_in_the_api_as_in_the_cli(tmp_path, data_dir, capsys):
+    from graf.features import feature_table
+    from graf.predictor.dataset import build_dataset
+    from graf.search import make_strategy
+    from graf.spaces import DuplicateArchitecturesWarning, get_space
+
+    space = get_space("nb201")
+    two = "(4, 0, 3, 1, 4, 3)"  # NASLib encoding of a net other than ONE
+    given = [ONE.strip(), two, space.format(space.parse(ONE.strip()), "naslib")]  # ONE twice, in two encodings
+    expected = [ONE.strip(), str(space.parse(two))]
+    path = tmp_path / "archs.txt"
+    path.write_text("\n".join(given) + "\n")
+    assert main(["features", "--archs", str(path), "--out", str(tmp_path / "f.parquet")]) == 0
+    assert "1 duplicate line(s) dropped" in capsys.readouterr().err
+    assert list(pd.read_parquet(tmp_path / "f.parquet").index) == expected
+    with pytest.warns(DuplicateArchitecturesWarning, match="^1 duplicate architectures dropped"):
+        assert list(feature_table(given, space="nb201").index) == expected
+    with pytest.warns(DuplicateArchitecturesWarning, match="^1 duplicate nets dropped"):
+        assert list(build_dataset("cifar10_val_naslib", "graf", data_dir=data_dir, nets=given).X.index) == expected
+    with pytest.warns(DuplicateArchitecturesWarning, match="^1 duplicate pool members dropped"):
+        strategy = make_strategy("random", seed=0, budget=2, space=space, pool=given)
+    assert [str(a) for a in strategy.pool] == expected
+
+
+def test_proxies_api_reports_duplicates(tmp_path):
+    pytest.importorskip("torch")
+    from proxies.runner import RunConfig, run_proxies
+
+    from graf.spaces import DuplicateArchitecturesWarning
+
+    with pytest.warns(DuplicateArchitecturesWarning, match="^1 duplicate architectures dropped"):
+        result = run_proxies([ONE.strip(), ONE.strip()], RunConfig(proxies=("params",), synthetic=True, C=4, N=1),
+                             tmp_path / "p.parquet")
+    assert list(result.table.index) == [ONE.strip()]
+
+
+# ---------------------------------------------------------------- fuzzing architecture files
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from graf.archfile import read_arch_file  # noqa: E402
+from graf.spaces import get_space  # noqa: E402
+
+_SPACE = get_space("nb201")
+_ARCHS = st.integers(0, 15624).map(lambda i: _SPACE.enumerate()[i])
+_ARCH_LINE = st.tuples(_ARCHS, st.sampled_from(_SPACE.encodings)).map(lambda t: _SPACE.format(*t))
+_NOISE = st.sampled_from(["", "   ", "# a comment", "\t", "#", "  # indented comment"])
+_LINE = st.one_of(
+    _ARCH_LINE,
+    st.tuples(_ARCH_LINE, _NOISE).map(lambda t: f"  {t[0]}  {t[1]}"),
+    _NOISE,
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=30),  # anything, often not an architecture
+)
+
+
+def _reference(lines: list[str]):
+    """What a file of ``lines`` must give: the archs once in first-seen order, or the 1-based line that cannot parse."""
+    seen: dict = {}
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            seen.setdefault(_SPACE.parse(text), None)
+        except ValueError:
+            return number
+    return list(seen) or "no architectures"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_LINE, max_size=12), bom=st.booleans(), crlf=st.booleans())
+def test_fuzzed_arch_files_parse_or_name_the_line(tmp_path, lines, bom, crlf):
+    lines = [line for line in lines if not any(c in line for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")]
+    path = tmp_path / "fuzz.txt"
+    text = ("\r\n" if crlf else "\n").join(lines)
+    path.write_bytes((("\ufeff" if bom else "") + text).encode("utf-8"))
+    expected = _reference(lines)
+    if isinstance(expected, list):
+        got = read_arch_file(path, _SPACE.parse)
+        assert list(got) == expected
+        assert got.duplicates == sum(bool(line.split("#", 1)[0].strip()) for line in lines) - len(expected)
+    else:
+        with pytest.raises(ValueError) as info:
+            read_arch_file(path, _SPACE.parse)
+        message = str(info.value)
+        assert "\n" not in message
+        assert (f"{path}:{expected}:" in message) if isinstance(expected, int) else "lists no architectures" in message
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200))
+def test_fuzzed_bytes_never_raise_anything_but_one_line(tmp_path, data):
+    path = tmp_path / "bytes.txt"
+    path.write_bytes(data)
+    try:
+        archs = read_arch_file(path, _SPACE.parse)
+    except ValueError as exc:
+        assert "\n" not in str(exc) and str(path) in str(exc)
+    else:
+        assert len(archs) >= 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_LINE, min_size=1, max_size=6))
+def test_fuzzed_arch_files_through_the_cli(tmp_path, lines, capsys):
+    lines = [line for line in lines if not any(c in line for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")]
+    path, out = tmp_path / "fuzz.txt", tmp_path / "fuzz.parquet"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out.unlink(missing_ok=True)
+    capsys.readouterr()
+    code = main(["features", "--archs", str(path), "--out", str(out), "--quiet"])
+    expected = _reference(lines)
+    if isinstance(expected, list):
+        assert code == 0 and list(pd.read_parquet(out).index) == [str(a) for a in expected]
+    else:
+        assert code == 2 and not out.exists()  # no partial output
+        _one_line_error(capsys, str(path))
