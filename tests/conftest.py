@@ -39,3 +39,13 @@ def _user_cache_in_tmp(tmp_path_factory):
     if not os.environ.get("GRAF_CACHE_DIR"):
         os.environ["GRAF_CACHE_DIR"] = str(tmp_path_factory.mktemp("graf-cache"))
     yield
+
+
+def notebook_tools():
+    """``(execute, stale)`` from notebooks/execute.py, the script that commits the notebooks with outputs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebooks_execute", REPO / "notebooks" / "execute.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.execute, module.stale
