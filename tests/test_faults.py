@@ -434,3 +434,13 @@ def test_fuzzed_arch_files_through_the_cli(tmp_path, lines, capsys):
     else:
         assert code == 2 and not out.exists()  # no partial output
         _one_line_error(capsys, str(path))
+
+
+def test_lower_is_better_proxies_match_the_registry():
+    pytest.importorskip("torch")
+    from proxies.registry import PROXIES, available
+
+    from graf.data.proxytable import LOWER_IS_BETTER
+
+    available()  # loads every proxy module
+    assert LOWER_IS_BETTER == {name for name, p in PROXIES.items() if not p.higher_is_better}

@@ -217,6 +217,9 @@ def test_cli_naswot_says_score_source(data_dir, capsys):
     (["--algorithm", "rea", "--history", "h.txt"], "must end in"),
     (["--algorithm", "surrogate-rea", "--warm-start", "bo"], "unknown --warm-start"),
     (["--algorithm", "surrogate-rea", "--kappa", "-1"], "kappa must be a finite number >= 0"),
+    (["--prior", "maybe"], "unknown --prior 'maybe'; available: auto, proxies, none"),
+    (["--n-init", "8", "--init-top", "4"], "init_top >= n_init"),
+    (["--algorithm", "proxy-rea", "--score-proxy", "nope"], "has no column 'nope'"),
 ])
 def test_cli_bad_input(data_dir, capsys, argv, msg):
     assert main(["search", "--data-dir", str(data_dir), *argv, "--json"]) == 2
@@ -302,3 +305,27 @@ def test_surrogate_own_proxies_bad_table(tmp_path):
         surrogate_features(("proxies",), proxies_file=tmp_path / "part.parquet")
     with pytest.raises(ValueError, match="unknown surrogate inputs"):
         surrogate_features(("graf", "nope"))
+
+
+def test_cli_default_is_surrogate_bo_with_the_proxy_prior(tmp_path, data_dir, capsys):
+    hist = tmp_path / "h.parquet"
+    assert main(["search", "--data-dir", str(data_dir), "--budget", "8", "--seeds", "2", "--n-init", "3",
+                 "--candidates", "50", "--history", str(hist), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["algorithm"] == "surrogate-bo" and out["surrogate_inputs"] == ["graf", "proxies"]
+    assert out["prior"].startswith("rank average of naswot, synflow, jacov, ntk, params, flops")
+    from graf.search import proxy_prior
+
+    top = set(proxy_prior()[0].sort_values(ascending=False, kind="stable").index[:50])
+    h = pd.read_parquet(hist).reset_index()
+    assert len(h) == 16 and set(h["arch"]) <= top
+    assert main(["search", "--data-dir", str(data_dir), "--budget", "4", "--seeds", "1", "--prior", "none",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["prior"] == "none (random first queries)"
+
+
+def test_cli_proxy_rea_scores_with_the_chosen_proxy(data_dir, capsys):
+    assert main(["search", "--data-dir", str(data_dir), "--algorithm", "proxy-rea", "--score-proxy", "synflow",
+                 "--budget", "50", "--seeds", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["queries_mean"] == 0 and out["budget_unit"] == "nets scored" and "(synflow)" in out["score_source"]

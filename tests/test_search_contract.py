@@ -9,10 +9,15 @@ from graf.search import (
     AREA,
     NASWOT,
     REA,
+    REINFORCE,
+    OptunaSearch,
+    ProxyREA,
     BenchmarkObjective,
     PublishedScores,
     RandomSearch,
+    SurrogateBO,
     SurrogateREA,
+    proxy_prior,
     run_search,
     surrogate_features,
 )
@@ -44,7 +49,29 @@ FACTORIES = {
     "surrogate-rea": lambda seed, scores, features, **kw: SurrogateREA(
         features=features, population_size=5, sample_size=2, n_init=5, n_candidates=20, refit_every=3, seed=seed, **kw
     ),
+    "proxy-rea": lambda seed, scores, features, **kw: ProxyREA(scores=scores, n_steps=60, population_size=5,
+                                                               sample_size=2, seed=seed, **kw),
+    "tpe": lambda seed, scores, features, **kw: OptunaSearch(seed=seed, **kw),
+    "reinforce": lambda seed, scores, features, **kw: REINFORCE(seed=seed, **kw),
+    "surrogate-bo": lambda seed, scores, features, **kw: SurrogateBO(
+        features=features, prior=_prior(kw.get("space", "nb201")), n_init=3, init_top=8, n_candidates=60,
+        regressor=_small_forest, seed=seed, **kw
+    ),
+    "surrogate-bo-no-prior": lambda seed, scores, features, **kw: SurrogateBO(
+        features=features, n_init=3, regressor=_small_forest, seed=seed, **kw
+    ),
 }
+
+
+def _small_forest(seed):
+    from graf.search.strategies import default_regressor
+
+    return default_regressor(seed, n_estimators=20)
+
+
+def _prior(space):
+    """The own proxy table's prior for NB201; TransNAS-Bench-101 has no table, so no prior."""
+    return proxy_prior()[0] if space == "nb201" else None
 
 
 @pytest.fixture(params=sorted(FACTORIES))

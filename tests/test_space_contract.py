@@ -186,3 +186,20 @@ def test_forward_pass_where_a_network_is_registered(space, archs):
         out = net(torch.zeros(2, 3, 32, 32))
     assert out.shape == (2, 10)
     assert torch.isfinite(out).all()
+
+
+def test_categorical_parameters_round_trip(space, archs):
+    params = space.parameters()
+    assert params and all(len(choices) >= 2 for choices in params.values())
+    size = int(np.prod([len(c) for c in params.values()]))
+    if space.size is not None:
+        assert size == space.size  # every assignment is one architecture, and back
+    for arch in archs:
+        values = space.to_parameters(arch)
+        assert list(values) == list(params) and all(values[k] in params[k] for k in params)
+        assert space.from_parameters(values) == arch
+    first = {k: c[0] for k, c in params.items()}
+    with pytest.raises(ValueError, match="no value for parameter"):
+        space.from_parameters(dict(list(first.items())[1:]))
+    with pytest.raises(ValueError, match="has no parameter 'bogus'"):
+        space.from_parameters({**first, "bogus": "x"})

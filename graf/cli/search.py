@@ -9,7 +9,7 @@ import time
 
 from graf.cli import Terminated, add_space_argument, progress, say, stopped
 
-HELP = "search a benchmark with random, naswot, rea, area or surrogate-rea over seeds; history table + JSON summary"
+HELP = "search a benchmark with surrogate-bo (default), random, naswot, rea, area, surrogate-rea, reinforce, tpe or proxy-rea over seeds; history table + JSON summary"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,7 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None,
                    help="the space's search dataset (nb201: cifar10 (default), cifar100, imagenet16; tnb101_micro: "
                         "a task, class_scene (default), class_object, ...)")
-    p.add_argument("--algorithm", required=True, help="random, naswot, rea, area or surrogate-rea")
+    p.add_argument("--algorithm", default="surrogate-bo",
+                   help="surrogate-bo (default: forest-surrogate Bayesian optimisation with a zero-cost prior), "
+                        "random, naswot, rea, area, surrogate-rea, reinforce, tpe (optuna; the search extra) or proxy-rea "
+                        "(REA on a proxy, no queries)")
     p.add_argument("--budget", type=float, default=100,
                    help="search budget in --budget-unit; for naswot: N, the number of nets scored (default: 100)")
     p.add_argument("--budget-unit", default="queries",
@@ -34,11 +37,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test", default=None, help="reported test-accuracy column (default: see --target)")
     p.add_argument("--population-size", type=int, default=10, help="REA/AREA/surrogate-REA population (default: 10)")
     p.add_argument("--sample-size", type=int, default=3, help="REA tournament size (default: 3)")
-    p.add_argument("--candidates", type=int, default=100, help="surrogate-REA: children scored per query (default: 100)")
+    p.add_argument("--candidates", type=int, default=None,
+                   help="surrogate-REA: children scored per query (default: 100); surrogate-BO: the nets with the best "
+                        "prior among which each query is chosen (default: 1000)")
+    p.add_argument("--n-init", type=int, default=5,
+                   help="surrogate-BO: first queries, drawn from the --init-top nets with the best prior (default: 5)")
+    p.add_argument("--init-top", type=int, default=20, help="surrogate-BO: see --n-init (default: 20)")
+    p.add_argument("--prior", default="auto",
+                   help="surrogate-BO prior: proxies (rank average of every proxy in the project's table, "
+                        "--proxies-file), none (random first queries, every net a candidate), or auto: proxies "
+                        "where a table exists (default: auto)")
     p.add_argument("--refit-every", type=int, default=10, help="surrogate-REA: refit after this many new values (default: 10)")
     p.add_argument("--epsilon", type=float, default=0.3, help="surrogate-REA: chance of a random candidate (default: 0.3)")
     p.add_argument("--kappa", type=float, default=0.5,
-                   help="surrogate-REA: pick candidates by predicted mean + KAPPA * sd over the forest's trees "
+                   help="surrogate-REA and -BO: pick candidates by predicted mean + KAPPA * sd over the forest's trees "
                         "(an upper confidence bound; 0: the prediction alone) (default: 0.5)")
     p.add_argument("--skip-isomorphs", action="store_true",
                    help="surrogate-REA: never consider a candidate isomorphic to a queried net (same computation); "
@@ -46,12 +58,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warm-start", default="random",
                    help="surrogate-REA initial population: random, or naswot (top --population-size of 100 random nets by "
                         "NASWOT score, from --score-source) (default: random)")
-    p.add_argument("--surrogate-inputs", default="graf",
-                   help="surrogate-REA predictor inputs, any of graf, proxies (own table, --proxies-file), "
-                        "zcp (published, valid nets only) (default: graf)")
+    p.add_argument("--surrogate-inputs", default=None,
+                   help="surrogate predictor inputs, any of graf, proxies (own table, --proxies-file), "
+                        "zcp (published, valid nets only) (default: surrogate-REA graf; surrogate-BO graf,proxies "
+                        "where the space has a proxy table, else graf)")
+    p.add_argument("--learning-rate", type=float, default=0.01, help="reinforce: Adam's step size (default: 0.01)")
+    p.add_argument("--momentum", type=float, default=0.9,
+                   help="reinforce: momentum of the moving-average baseline (default: 0.9)")
     p.add_argument("--valid-only", action="store_true", help="search only the valid nets (nb201: 9445)")
     p.add_argument("--score-source", default="auto",
                    help="auto, table, compute or published: NASWOT scores for naswot/area: proxies table, computed+cached, or published nwot (valid nets only)")
+    p.add_argument("--score-proxy", default="naswot",
+                   help="the proxy naswot, area, proxy-rea and the naswot warm start score with: a column of the "
+                        "proxies table, e.g. naswot or synflow (default: naswot)")
     p.add_argument("--proxies-file", default=None,
                    help="the project's proxy table (`graf proxies --all`) for NASWOT scores and the 'proxies' surrogate "
                         "input (default: graf/data/files/nb201_proxies.parquet)")
@@ -76,7 +95,7 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"--budget must be a finite number > 0, got {args.budget:g}")
     if args.budget_unit not in ("queries", "seconds"):
         raise ValueError(f"unknown --budget-unit {args.budget_unit!r}; available: queries, seconds")
-    if (args.budget_unit == "queries" or args.algorithm == "naswot") and args.budget != int(args.budget):
+    if (args.budget_unit == "queries" or args.algorithm in ("naswot", "proxy-rea")) and args.budget != int(args.budget):
         raise ValueError(f"a query budget (or NASWOT's N) must be a whole number, got {args.budget:g}")
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
@@ -91,26 +110,39 @@ def run(args: argparse.Namespace) -> dict:
     info: dict = {}
     if args.warm_start not in ("random", "naswot"):
         raise ValueError(f"unknown --warm-start {args.warm_start!r}; available: random, naswot")
-    if args.algorithm in ("naswot", "area") or (args.algorithm == "surrogate-rea" and args.warm_start == "naswot"):
+    if args.algorithm in ("naswot", "area", "proxy-rea") or (
+            args.algorithm == "surrogate-rea" and args.warm_start == "naswot"):
         scores = score_provider(args.score_source, proxies_file=args.proxies_file, data_dir=args.data_dir,
-                                space=space, dataset=objective.dataset)
+                                space=space, dataset=objective.dataset, proxy=args.score_proxy)
         valid_only = valid_only or scores.valid_only
         info["score_source"] = scores.source
-    if args.algorithm in ("rea", "area", "surrogate-rea"):
+    if args.algorithm in ("rea", "area", "surrogate-rea", "proxy-rea"):
         options.update(population_size=args.population_size, sample_size=args.sample_size)
-    if args.algorithm == "surrogate-rea":
-        inputs = tuple(s.strip() for s in args.surrogate_inputs.split(",") if s.strip())
+    if args.algorithm == "reinforce":
+        options.update(learning_rate=args.learning_rate, momentum=args.momentum)
+    if args.algorithm == "surrogate-bo":
+        prior, prior_source = _prior(args, space)
+        default_inputs = "graf,proxies" if prior is not None else "graf"
+        inputs = tuple(s.strip() for s in (args.surrogate_inputs or default_inputs).split(",") if s.strip())
         features = surrogate_features(inputs, args.data_dir, proxies_file=args.proxies_file, space=space,
                                       archs=pool, dataset=objective.dataset)
         valid_only = valid_only or "zcp" in inputs
-        options.update(n_candidates=args.candidates, refit_every=args.refit_every, epsilon=args.epsilon,
+        options.update(prior=prior, n_init=args.n_init, init_top=args.init_top,
+                       n_candidates=1000 if args.candidates is None else args.candidates, kappa=args.kappa)
+        info.update(surrogate_inputs=list(inputs), prior=prior_source, kappa=args.kappa)
+    if args.algorithm == "surrogate-rea":
+        inputs = tuple(s.strip() for s in (args.surrogate_inputs or "graf").split(",") if s.strip())
+        features = surrogate_features(inputs, args.data_dir, proxies_file=args.proxies_file, space=space,
+                                      archs=pool, dataset=objective.dataset)
+        valid_only = valid_only or "zcp" in inputs
+        options.update(n_candidates=100 if args.candidates is None else args.candidates, refit_every=args.refit_every, epsilon=args.epsilon,
                        kappa=args.kappa, n_init=args.population_size, skip_isomorphs=args.skip_isomorphs)
         info["surrogate_inputs"] = list(inputs)
         info["warm_start"] = args.warm_start
         info["kappa"] = args.kappa
         if args.warm_start == "naswot":
             options["scores"] = scores
-    unit = "queries" if args.algorithm == "naswot" else args.budget_unit
+    unit = "queries" if args.algorithm in ("naswot", "proxy-rea") else args.budget_unit
     tests, targets, queries, seconds, histories = [], [], [], [], []
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
     def write_history() -> None:
@@ -143,7 +175,7 @@ def run(args: argparse.Namespace) -> dict:
         "space": space.name,
         "dataset": objective.dataset,
         "budget": int(args.budget) if args.budget == int(args.budget) else args.budget,
-        "budget_unit": "nets scored" if args.algorithm == "naswot" else unit,
+        "budget_unit": "nets scored" if args.algorithm in ("naswot", "proxy-rea") else unit,
         "seeds": args.seeds,
         "target": objective.target,
         "test": objective.test,
@@ -161,6 +193,19 @@ def run(args: argparse.Namespace) -> dict:
     say(args, f"{args.algorithm} {space.name} {objective.dataset}: test {out['test_acc_mean']:.2f} ± {out['test_acc_std']:.2f} "
           f"({args.seeds} seeds, {out['queries_mean']:.1f} queries, {wall:.1f} s)")
     return out
+
+
+def _prior(args: argparse.Namespace, space):
+    """``(prior Series or None, its description)`` for surrogate-BO's ``--prior``."""
+    from graf.data.paths import SHIPPED_PROXY_TABLES
+    from graf.search import proxy_prior
+
+    if args.prior not in ("auto", "proxies", "none"):
+        raise ValueError(f"unknown --prior {args.prior!r}; available: auto, proxies, none")
+    if args.prior == "none" or (args.prior == "auto" and args.proxies_file is None
+                                and space.name not in SHIPPED_PROXY_TABLES):
+        return None, "none (random first queries)"
+    return proxy_prior(args.proxies_file, space=space)
 
 
 def search_pool(space, archs: list[str], valid_only: bool):

@@ -8,8 +8,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PROXY_NAMES", "load_proxy_table", "proxy_table_gaps", "rows_for"]
+__all__ = ["PROXY_NAMES", "LOWER_IS_BETTER", "load_proxy_table", "proxy_table_gaps", "rows_for"]
 
+#: proxies whose *lower* values predict better nets (the registry's ``higher_is_better=False``; a test keeps them equal)
+LOWER_IS_BETTER = frozenset({"ntk"})
 #: the proxies ``graf proxies`` computes (the ``proxies`` registry's names; a test keeps the two equal)
 PROXY_NAMES = ("naswot", "synflow", "jacov", "ntk", "params", "flops")
 

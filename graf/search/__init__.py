@@ -11,9 +11,11 @@ from graf.search.scores import (
     PublishedScores,
     ScoreProvider,
     TableScores,
+    proxy_prior,
+    rank_prior,
     score_provider,
 )
-from graf.search.strategies import AREA, NASWOT, REA, RandomSearch, Strategy, SurrogateREA
+from graf.search.strategies import AREA, NASWOT, REA, REINFORCE, OptunaSearch, ProxyREA, RandomSearch, Strategy, SurrogateBO, SurrogateREA
 
 __all__ = [
     "ALGORITHMS",
@@ -22,10 +24,16 @@ __all__ = [
     "BenchmarkObjective",
     "ComputedScores",
     "NASWOT",
+    "OptunaSearch",
+    "ProxyREA",
     "PublishedScores",
     "REA",
+    "REINFORCE",
     "RandomSearch",
     "ScoreProvider",
+    "SurrogateBO",
+    "proxy_prior",
+    "rank_prior",
     "SearchResult",
     "Strategy",
     "SurrogateREA",

@@ -10,12 +10,14 @@ from typing import Any
 import pandas as pd
 
 from graf.search.objective import BenchmarkObjective
-from graf.search.strategies import AREA, NASWOT, REA, RandomSearch, Strategy, SurrogateREA
+from graf.search.strategies import AREA, NASWOT, REA, REINFORCE, OptunaSearch, ProxyREA, RandomSearch, Strategy, SurrogateBO, SurrogateREA
 
-__all__ = ["ALGORITHMS", "BUDGET_UNITS", "SearchResult", "run_search", "make_strategy", "surrogate_features",
+__all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "BUDGET_UNITS", "SearchResult", "run_search", "make_strategy", "surrogate_features",
            "SURROGATE_INPUTS"]
 
-ALGORITHMS = ("random", "naswot", "rea", "area", "surrogate-rea")
+#: the default of ``graf search``
+DEFAULT_ALGORITHM = "surrogate-bo"
+ALGORITHMS = ("surrogate-bo", "random", "naswot", "rea", "area", "surrogate-rea", "reinforce", "tpe", "proxy-rea")
 BUDGET_UNITS = ("queries", "seconds")
 
 
@@ -115,14 +117,14 @@ def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None
                   valid_only: bool | None = None, options: dict[str, Any] | None = None, space="nb201",
                   pool=None) -> Strategy:
     """A fresh strategy for ``algorithm`` on ``space`` (optionally restricted to ``pool``).
-    For ``naswot`` the budget is N, the number of nets scored."""
+    For ``naswot`` and ``proxy-rea`` the budget is the number of nets scored by the proxy (no queries)."""
     opts = dict(options or {})
     opts.update(space=space, pool=pool)
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; available: {', '.join(ALGORITHMS)}")
-    if algorithm in ("naswot", "area") and scores is None:
-        raise ValueError(f"{algorithm} needs NASWOT scores (a score provider)")
-    if algorithm in ("naswot", "area") and valid_only is None:
+    if algorithm in ("naswot", "area", "proxy-rea") and scores is None:
+        raise ValueError(f"{algorithm} needs proxy scores (a score provider)")
+    if algorithm in ("naswot", "area", "proxy-rea") and valid_only is None:
         valid_only = scores.valid_only
     if algorithm == "surrogate-rea" and opts.get("scores") is not None and valid_only is None:
         valid_only = opts["scores"].valid_only
@@ -133,8 +135,16 @@ def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None
         return REA(seed=seed, valid_only=valid_only, **opts)
     if algorithm == "area":
         return AREA(scores=scores, seed=seed, valid_only=valid_only, **opts)
+    if algorithm == "proxy-rea":
+        return ProxyREA(scores=scores, n_steps=int(budget), seed=seed, valid_only=valid_only, **opts)
+    if algorithm == "tpe":
+        return OptunaSearch(sampler="tpe", seed=seed, valid_only=valid_only, **opts)
+    if algorithm == "reinforce":
+        return REINFORCE(seed=seed, valid_only=valid_only, **opts)
     if algorithm == "naswot":
         return NASWOT(scores=scores, n_samples=int(budget), seed=seed, valid_only=valid_only, **opts)
     if features is None:
-        raise ValueError("surrogate-rea needs a feature table")
+        raise ValueError(f"{algorithm} needs a feature table")
+    if algorithm == "surrogate-bo":
+        return SurrogateBO(features=features, seed=seed, valid_only=valid_only, **opts)
     return SurrogateREA(features=features, seed=seed, valid_only=valid_only, **opts)

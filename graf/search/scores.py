@@ -39,6 +39,8 @@ __all__ = [
     "ComputedScores",
     "score_provider",
     "SCORE_SOURCES",
+    "rank_prior",
+    "proxy_prior",
 ]
 
 SCORE_SOURCES = ("auto", "table", "compute", "published")
@@ -80,9 +82,14 @@ class TableScores(_SeriesScores):
         table, _ = load_proxy_table(path, space)
         if column not in table.columns:
             raise ValueError(f"proxies table {path} has no column {column!r}; columns: {', '.join(map(str, table.columns))}")
+        from graf.data.proxytable import LOWER_IS_BETTER
+
         series = table[column].astype(float)
         failed = int(series.isna().sum())
         source = f"proxies table {path} ({column})"
+        if column in LOWER_IS_BETTER:
+            series = -series
+            source = f"proxies table {path} (-{column}: lower is better)"
         if failed:
             # a failed score is NaN in the table (with the reason in its error column); for
             # ranking it is the worst possible score: NASWOT fails when two images share a
@@ -169,22 +176,58 @@ def score_provider(
     cache_file: str | os.PathLike | None = None,
     space="nb201",
     dataset: str | None = None,
+    proxy: str = "naswot",
 ) -> ScoreProvider:
-    """The score provider for ``source`` (one of :data:`SCORE_SOURCES`) on ``space``."""
+    """The score provider for ``source`` (one of :data:`SCORE_SOURCES`) on ``space``, scoring
+    with ``proxy`` (a column of the proxies table; published: NB-Suite-Zero's name, ``nwot``
+    for naswot). A lower-is-better proxy (``ntk``) is negated, so higher is always better."""
     if source not in SCORE_SOURCES:
         raise ValueError(f"unknown score source {source!r}; available: {', '.join(SCORE_SOURCES)}")
     space = getattr(space, "name", space)
     if source == "table":
-        return TableScores(default_proxies_file(proxies_file, space), space=space)
+        return TableScores(default_proxies_file(proxies_file, space), proxy, space=space)
     path = Path(proxies_file) if proxies_file is not None else SHIPPED_PROXY_TABLES.get(space)
     if source == "auto" and path is not None and path.is_file():
-        return TableScores(path, space=space)
+        return TableScores(path, proxy, space=space)
     if source == "published":
-        return PublishedScores(data_dir, space=space, dataset=dataset)
+        return PublishedScores(data_dir, "nwot" if proxy == "naswot" else proxy, space=space, dataset=dataset)
     if source == "compute" or proxies_available():
-        return ComputedScores(cache_file, data_dir=data_dir, space=space)
+        return ComputedScores(cache_file, data_dir=data_dir, space=space, column=proxy)
     raise ValueError(
         f"no NASWOT scores: proxies table {path} not found and the 'proxies' package is not available; "
         "pass --proxies-file, install the proxies extra, or use --score-source published "
         "(NB-Suite-Zero's nwot, valid nets only)"
     )
+
+
+def rank_prior(table: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Series:
+    """A zero-cost prior: the mean over proxy ``columns`` of each net's percentile rank (0..1, higher is better).
+
+    Each proxy is oriented by its metadata (:data:`graf.data.proxytable.LOWER_IS_BETTER`
+    are negated first); a net whose proxy failed (NaN) gets rank 0 for that proxy, the worst,
+    as a failed proxy marks a degenerate net (e.g. its input never reaches its output). Ties
+    share their mean rank. ``columns`` default to every proxy column of ``table``.
+    """
+    from graf.data.proxytable import LOWER_IS_BETTER, PROXY_NAMES
+
+    columns = list(columns) if columns is not None else [c for c in table.columns if c in PROXY_NAMES]
+    if not columns:
+        raise ValueError("a rank prior needs at least one proxy column")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"the proxies table has no column {missing[0]!r}; columns: {', '.join(map(str, table.columns))}")
+    ranks = [(-table[c] if c in LOWER_IS_BETTER else table[c]).astype(float).rank(pct=True).fillna(0.0) for c in columns]
+    return pd.concat(ranks, axis=1).mean(axis=1).rename("prior")
+
+
+def proxy_prior(proxies_file: str | os.PathLike | None = None, *, space="nb201",
+                columns: Sequence[str] | None = None) -> tuple[pd.Series, str]:
+    """``(prior, source)``: :func:`rank_prior` of the project's proxy table (``proxies_file``,
+    default the table shipped for ``space``), indexed by arch string."""
+    from graf.data.proxytable import load_proxy_table
+
+    path = default_proxies_file(proxies_file, getattr(space, "name", space))
+    table, names = load_proxy_table(path, space)
+    prior = rank_prior(table, columns if columns is not None else names)
+    used = list(columns) if columns is not None else names
+    return prior, f"rank average of {', '.join(used)} in {path}"

@@ -28,7 +28,7 @@ import numpy as np
 
 from graf.spaces import get_space
 
-__all__ = ["Strategy", "RandomSearch", "REA", "AREA", "NASWOT", "SurrogateREA"]
+__all__ = ["Strategy", "RandomSearch", "REA", "AREA", "NASWOT", "SurrogateREA", "SurrogateBO", "REINFORCE", "OptunaSearch", "ProxyREA"]
 
 
 @lru_cache(maxsize=8)
@@ -113,6 +113,14 @@ class Strategy:
 
     def _observe(self, arch: object, value: float) -> None:
         """Hook for subclasses: a value has been told."""
+
+    def discard(self, arch: object) -> None:
+        """Forget a pending ask whose evaluation failed (it is not told; it may be asked again
+        by strategies that re-propose, never by those that remember what they asked)."""
+        key = str(arch)
+        if key not in self._pending:
+            raise ValueError(f"discard({key!r}): this architecture is not pending")
+        del self._pending[key]
 
     def recommend(self) -> object | None:
         if not self.told:
@@ -360,9 +368,333 @@ class SurrogateREA(REA):
         return pool[int(np.argmax(pred))]
 
 
-def default_regressor(seed: int, n_estimators: int = 100):
+def default_regressor(seed: int, n_estimators: int = 100, max_features: float = 1.0):
     """The predictor issue's regressor: :class:`graf.predictor.GrafRegressor` (a random forest
     with scikit-learn's defaults except ``n_estimators``), ``random_state=seed``, one thread."""
     from graf.predictor.estimator import GrafRegressor
 
-    return GrafRegressor(n_estimators=n_estimators, random_state=seed, n_jobs=1)
+    return GrafRegressor(n_estimators=n_estimators, max_features=max_features, random_state=seed, n_jobs=1)
+
+
+def bo_regressor(seed: int):
+    """surrogate-BO's regressor: 100 trees that each split on the best of a random third of the
+    features (``max_features=0.33``): as good as all features on the tuning seeds at 20 queries
+    and a third of the cost (docs/search.md)."""
+    return default_regressor(seed, max_features=0.33)
+
+
+class SurrogateBO(Strategy):
+    """Bayesian optimisation over an enumerable pool: a forest surrogate, a zero-cost prior, UCB.
+
+    With a ``prior`` (a score per architecture, higher is better, e.g. :func:`proxy_prior`'s
+    rank average of zero-cost proxies; it costs no query), the first ``n_init`` asks are drawn
+    at random (seeded) from the ``init_top`` nets with the best prior, and every later ask is
+    chosen among the ``n_candidates`` nets with the best prior. Without one, the first asks
+    are random nets and the candidates are the whole pool. After the first ``n_init`` values
+    the regressor is fitted on every told value (refit after each new one) and the ask is the
+    not yet queried (nor pending) candidate with the best ``mean + kappa * sd`` over the
+    ensemble's trees. The prior, when given, is also an input feature of the regressor.
+    When every candidate has been queried, the next asks follow the prior (or are random).
+
+    ``features``: a DataFrame of input features indexed by arch string, covering the pool;
+    ``regressor``: a factory ``seed -> estimator`` with ``fit``/``predict_spread`` (default:
+    :func:`bo_regressor`); ``prior``: a Series indexed by arch string covering the pool,
+    or None.
+    """
+
+    def __init__(
+        self,
+        *,
+        features,
+        prior=None,
+        regressor: Callable[[int], object] | None = None,
+        n_init: int = 5,
+        init_top: int = 20,
+        n_candidates: int = 1000,
+        kappa: float = 0.5,
+        seed,
+        valid_only: bool = False,
+        space="nb201",
+        pool=None,
+    ) -> None:
+        super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
+        if n_init < 2 or n_candidates < 1:
+            raise ValueError(f"SurrogateBO needs n_init >= 2 and n_candidates >= 1, got {n_init}, {n_candidates}")
+        if init_top < n_init:
+            raise ValueError(f"SurrogateBO needs init_top >= n_init, got init_top={init_top} < n_init={n_init}")
+        if not (math.isfinite(kappa) and kappa >= 0.0):
+            raise ValueError(f"kappa must be a finite number >= 0, got {kappa}")
+        self.n_init, self.init_top, self.n_candidates, self.kappa = int(n_init), int(init_top), int(n_candidates), float(kappa)
+        pool = self.pool
+        keys = [str(a) for a in pool]
+        missing = [k for k in keys if k not in features.index]
+        if missing:
+            raise ValueError(f"no features for {len(missing)} of {len(keys)} pool nets, e.g. {missing[0]}")
+        X = np.asarray(features.loc[keys].to_numpy(), dtype=np.float64)
+        if prior is None:
+            self._order = self._rng.permutation(len(pool))  # the "prior" of a search without one: a random order
+            self._candidates = np.arange(len(pool))
+        else:
+            missing = [k for k in keys if k not in prior.index]
+            if missing:
+                raise ValueError(f"the prior has no value for {len(missing)} of {len(keys)} pool nets, e.g. {missing[0]}")
+            score = np.asarray(prior.loc[keys].to_numpy(), dtype=np.float64)
+            if not np.isfinite(score).all():
+                raise ValueError("the prior must be finite for every pool net")
+            self._order = np.argsort(-score, kind="stable")
+            self._candidates = self._order[: self.n_candidates]
+            X = np.column_stack([X, score])
+        self._X = X
+        self._index = {k: i for i, k in enumerate(keys)}
+        first = self._order[: self.init_top] if prior is not None else self._order
+        self._initial = list(self._rng.choice(first, size=min(self.n_init, len(first)), replace=False))
+        self._make_regressor = regressor or bo_regressor
+        self.model_ = None
+        self.n_fits = 0
+
+    def _taken(self) -> set[int]:
+        return {self._index[str(a)] for a, _ in self.told} | {self._index[k] for k in self._pending}
+
+    def _propose(self) -> object:
+        taken = self._taken()
+        while self._initial:
+            i = int(self._initial.pop(0))
+            if i not in taken:
+                return self.pool[i]
+        if len(self.told) < 2:
+            raise ValueError("SurrogateBO: tell the first asks' values before asking for more")
+        cands = self._candidates[~np.isin(self._candidates, list(taken))]
+        if not len(cands):  # every candidate queried: follow the prior order
+            rest = [i for i in self._order if i not in taken]
+            if not rest:
+                raise ValueError("SurrogateBO has asked every architecture of its pool")
+            return self.pool[int(rest[0])]
+        rows = [self._index[str(a)] for a, _ in self.told]
+        self.model_ = self._make_regressor(int(self._rng.integers(2**31 - 1)))
+        self.model_.fit(self._X[rows], np.array([v for _, v in self.told]))
+        self.n_fits += 1
+        if self.kappa:
+            if not callable(getattr(self.model_, "predict_spread", None)):
+                raise ValueError(f"kappa={self.kappa} needs a regressor with predict_spread(X) -> (mean, sd), "
+                                 f"which {type(self.model_).__name__} lacks; use kappa=0")
+            mean, sd = self.model_.predict_spread(self._X[cands])
+            score = mean + self.kappa * sd
+        else:
+            score = self.model_.predict(self._X[cands])
+        return self.pool[int(cands[int(np.argmax(score))])]
+
+
+class REINFORCE(Strategy):
+    """Policy-gradient search (Williams 1992) as NAS-Bench-201's REINFORCE baseline: one softmax
+    policy per categorical parameter of the space (:meth:`~graf.spaces.base.Space.parameters`,
+    for cells one per edge over its ops), logits starting at 0, trained with Adam
+    (``learning_rate``) on ``-log p(arch) * (value - baseline)``, where the baseline is a
+    bias-corrected exponential moving average of the values (``momentum``), updated with each
+    value before its advantage is taken.
+
+    Each ask samples the policy; a sample that was already queried or is pending (or, with a
+    pool or ``valid_only``, outside it) is redrawn up to ``max_redraws`` times, then replaced
+    by a random pool member not yet asked: the objective charges a net once, so asking it again
+    would spend nothing and learn nothing. (NB-201 charges every sample, repeats included.)
+    """
+
+    def __init__(self, *, learning_rate: float = 0.01, momentum: float = 0.9, max_redraws: int = 100, seed,
+                 valid_only: bool = False, space="nb201", pool=None) -> None:
+        super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
+        if not (learning_rate > 0 and math.isfinite(learning_rate)):
+            raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        self.learning_rate, self.momentum, self.max_redraws = float(learning_rate), float(momentum), int(max_redraws)
+        self._params = self.space.parameters()
+        self._names = list(self._params)
+        self._choice_index = [{c: i for i, c in enumerate(self._params[n])} for n in self._names]
+        self.logits = [np.zeros(len(self._params[n])) for n in self._names]
+        self._m = [np.zeros_like(z) for z in self.logits]
+        self._v = [np.zeros_like(z) for z in self.logits]
+        self._steps = 0
+        self._ema = self._ema_weight = 0.0
+        self._asked: set[str] = set()
+
+    def probabilities(self) -> list[np.ndarray]:
+        """The policy: one probability vector per parameter, in :meth:`Space.parameters` order."""
+        out = []
+        for z in self.logits:
+            e = np.exp(z - z.max())
+            out.append(e / e.sum())
+        return out
+
+    def _allowed(self, arch) -> bool:
+        if str(arch) in self._asked:
+            return False
+        if self._pool_set is not None:
+            return arch in self._pool_set
+        return not self.valid_only or self.space.is_valid(arch)
+
+    def _propose(self) -> object:
+        probs = self.probabilities()
+        for _ in range(self.max_redraws + 1):
+            values = {n: self._params[n][int(self._rng.choice(len(p), p=p))] for n, p in zip(self._names, probs)}
+            arch = self.space.from_parameters(values)
+            if self._allowed(arch):
+                break
+        else:
+            rest = [a for a in self.pool if str(a) not in self._asked]
+            if not rest:
+                raise ValueError("REINFORCE has asked every architecture of its pool")
+            arch = rest[int(self._rng.integers(len(rest)))]
+        self._asked.add(str(arch))
+        return arch
+
+    def _observe(self, arch: object, value: float) -> None:
+        self._ema = self.momentum * self._ema + (1 - self.momentum) * value
+        self._ema_weight = self.momentum * self._ema_weight + (1 - self.momentum)
+        advantage = value - self._ema / self._ema_weight
+        chosen = self.space.to_parameters(arch)
+        self._steps += 1
+        b1, b2, eps = 0.9, 0.999, 1e-8  # Adam's defaults
+        for k, (name, probs) in enumerate(zip(self._names, self.probabilities())):
+            onehot = np.zeros_like(probs)
+            onehot[self._choice_index[k][chosen[name]]] = 1.0
+            grad = -(onehot - probs) * advantage  # d/dlogits of -log p(choice) * advantage
+            self._m[k] = b1 * self._m[k] + (1 - b1) * grad
+            self._v[k] = b2 * self._v[k] + (1 - b2) * grad**2
+            m_hat = self._m[k] / (1 - b1**self._steps)
+            v_hat = self._v[k] / (1 - b2**self._steps)
+            self.logits[k] = self.logits[k] - self.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+
+
+class OptunaSearch(Strategy):
+    """An optuna sampler (default TPE, as the BO baselines of NAS-Bench-201) on the space's
+    categorical parameters (:meth:`~graf.spaces.base.Space.parameters`), through optuna's
+    ask/tell interface on an in-memory study.
+
+    A suggestion that was already queried is told its known value at once and the sampler asked
+    again; one that is pending, outside the pool or invalid (with ``valid_only``) is told as a
+    failed trial (optuna's samplers then ignore it) and asked again. After ``max_redraws`` such
+    suggestions a random pool member not yet asked is enqueued instead. ``sampler``: ``"tpe"``
+    (``optuna.samplers.TPESampler``), ``"random"``, or a factory ``seed -> BaseSampler``.
+    Optuna's per-trial log lines are silenced while the strategy talks to its study.
+    """
+
+    SAMPLERS = ("tpe", "random")
+
+    def __init__(self, *, sampler="tpe", max_redraws: int = 100, seed, valid_only: bool = False, space="nb201",
+                 pool=None) -> None:
+        super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
+        from graf.optional import require
+
+        self._optuna = optuna = require("optuna", needed_for="the optuna search strategies",
+                                        install="pip install 'graf-nas[search]'")
+        sampler_seed = int(self._rng.integers(2**31 - 1))
+        if callable(sampler):
+            made = sampler(sampler_seed)
+        elif sampler == "tpe":
+            made = optuna.samplers.TPESampler(seed=sampler_seed)
+        elif sampler == "random":
+            made = optuna.samplers.RandomSampler(seed=sampler_seed)
+        else:
+            raise ValueError(f"unknown optuna sampler {sampler!r}; available: {', '.join(self.SAMPLERS)}, or a factory")
+        self.max_redraws = int(max_redraws)
+        self._params = self.space.parameters()
+        with self._quiet():
+            self.study = optuna.create_study(direction="maximize", sampler=made)
+        self._trials: dict[str, object] = {}
+        self._values: dict[str, float] = {}
+
+    def _quiet(self):
+        import contextlib
+        import logging
+
+        @contextlib.contextmanager
+        def quiet():
+            logger = logging.getLogger("optuna")
+            level = logger.level
+            logger.setLevel(logging.WARNING)
+            try:
+                yield
+            finally:
+                logger.setLevel(level)
+
+        return quiet()
+
+    def _suggest(self, trial):
+        values = {name: trial.suggest_categorical(name, list(choices)) for name, choices in self._params.items()}
+        return self.space.from_parameters(values)
+
+    def _propose(self) -> object:
+        with self._quiet():
+            for _ in range(self.max_redraws):
+                trial = self.study.ask()
+                arch = self._suggest(trial)
+                key = str(arch)
+                if key in self._values:
+                    self.study.tell(trial, self._values[key])
+                elif key in self._trials or (self._pool_set is not None and arch not in self._pool_set) or (
+                        self._pool_set is None and self.valid_only and not self.space.is_valid(arch)):
+                    self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+                else:
+                    self._trials[key] = trial
+                    return arch
+            rest = [a for a in self.pool if str(a) not in self._values and str(a) not in self._trials]
+            if not rest:
+                raise ValueError("the optuna search has asked every architecture of its pool")
+            arch = rest[int(self._rng.integers(len(rest)))]
+            self.study.enqueue_trial(self.space.to_parameters(arch))
+            trial = self.study.ask()
+            self._suggest(trial)
+            self._trials[str(arch)] = trial
+            return arch
+
+    def _observe(self, arch: object, value: float) -> None:
+        key = str(arch)
+        self._values[key] = value
+        with self._quiet():
+            self.study.tell(self._trials.pop(key), value)
+
+
+class ProxyREA(REA):
+    """Regularized evolution whose fitness is a zero-cost proxy ("training-free" REA, as in
+    Mellor et al.'s NASWOT paper and Abdelfattah et al.'s zero-cost proxies paper): it never
+    queries the objective (``uses_queries`` is False). It runs ``n_steps`` proxy evaluations
+    (``population_size`` random nets, then children by tournament and mutation, oldest
+    removed) and its asks yield the evaluated nets by descending proxy score, so a query budget
+    turns it into "train the top-k by proxy"; ``recommend()`` without queries is the best by proxy.
+    """
+
+    uses_queries = False
+
+    def __init__(self, *, scores, n_steps: int = 1000, population_size: int = 10, sample_size: int = 3, seed,
+                 valid_only: bool | None = None, space="nb201", pool=None) -> None:
+        valid_only = scores.valid_only if valid_only is None else valid_only
+        if scores.valid_only and not valid_only:
+            raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+        super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only,
+                         space=space, pool=pool)
+        if n_steps < population_size:
+            raise ValueError(f"ProxyREA needs n_steps >= population_size, got {n_steps} < {population_size}")
+        self.scores = scores
+        self.n_steps = int(n_steps)
+        evaluated: dict[object, float] = {}
+        for arch in self._initial_population():
+            evaluated[arch] = float(self.scores.scores([arch])[0])
+            self.population.append((arch, evaluated[arch]))
+        for _ in range(self.n_steps - self.population_size):
+            child = self._mutate(self._tournament())
+            value = evaluated.setdefault(child, float(self.scores.scores([child])[0]))
+            self.population.append((child, value))
+            self.population.popleft()
+        self.ranked = sorted(evaluated, key=lambda a: -evaluated[a])  # stable: first evaluated on ties
+        self._next = 0
+
+    def _propose(self) -> object:
+        if self._next >= len(self.ranked):
+            raise ValueError(f"ProxyREA has asked all of its {len(self.ranked)} distinct evaluated nets")
+        self._next += 1
+        return self.ranked[self._next - 1]
+
+    def _observe(self, arch: object, value: float) -> None:
+        pass  # the evolution ran on the proxy; told values only choose among its top nets
+
+    def recommend(self) -> object:
+        return Strategy.recommend(self) if self.told else self.ranked[0]

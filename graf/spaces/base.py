@@ -215,6 +215,21 @@ class Space(abc.ABC):
     def onehot(self, archs: Sequence[Any]) -> tuple[list[str], np.ndarray]:
         """One-hot column names (``onehot.<...>``) and the ``(n, columns)`` 0/1 matrix."""
 
+    # ------------------------------------------------------------------ categorical parameters
+    def parameters(self) -> dict[str, tuple[str, ...]]:
+        """The space as independent categorical choices, ``{parameter name: choices}``, in a
+        fixed order (for policy-gradient search and optuna samplers). Every assignment of the
+        parameters is an architecture of the space."""
+        raise NotImplementedError(f"space {self.name!r} has no categorical parameterisation")
+
+    def from_parameters(self, values: "dict[str, str]") -> Hashable:
+        """The architecture of one assignment of :meth:`parameters` (a ValueError names a bad value)."""
+        raise NotImplementedError(f"space {self.name!r} has no categorical parameterisation")
+
+    def to_parameters(self, arch: Any) -> dict[str, str]:
+        """The assignment of :meth:`parameters` that gives ``arch``."""
+        raise NotImplementedError(f"space {self.name!r} has no categorical parameterisation")
+
     # ------------------------------------------------------------------ datasets
     def dataset(self, name: str | None = None) -> SearchDataset:
         """The named search dataset (default :attr:`default_dataset`), or a clear error."""
