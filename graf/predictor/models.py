@@ -17,10 +17,12 @@ from graf.optional import require
 from graf.predictor.blend import SizeScaledBlend, without_cell_columns
 from graf.predictor.cellgnn import CellGNNRegressor
 from graf.predictor.estimator import GrafRegressor, kendall_tau_score
+from graf.predictor.latency import LookupTableLatency
 from graf.predictor.targets import LogErrorTransformer
 
 __all__ = [
     "PREDICTORS",
+    "DETERMINISTIC",
     "make_predictor",
     "tuned_regressor",
     "DEFAULT_GRID",
@@ -156,7 +158,12 @@ PREDICTORS: dict[str, Callable[[int, int | None], object]] = {
     # of the blend above, where it adds what the features miss (docs/BENCHMARKS.md)
     "cellgnn-logerr": cell_gnn_logerr,
     "rf+et+catboost+gnn": forests_catboost_and_gnn,
+    # latency/energy targets: bias + a least-squares cost per (edge, op), ProxylessNAS-style
+    # (graf.predictor.latency; reads the onehot group)
+    "lut": lambda seed, n_jobs: LookupTableLatency(),
 }
+#: recipes without randomness: they take the run's seed but do not use it
+DETERMINISTIC = frozenset({"lut"})
 
 
 def make_predictor(name: str, seed: int, n_jobs: int | None = 1):

@@ -5,6 +5,16 @@ NASWOT scores are computed on demand.
 """
 
 from graf.search.objective import BenchmarkObjective
+from graf.search.pareto import (
+    ObjectiveScale,
+    ParetoFront,
+    hypervolume,
+    hypervolume_ratio,
+    igd,
+    nb201_front,
+    non_dominated,
+    normalised_hypervolume,
+)
 from graf.search.runner import ALGORITHMS, BUDGET_UNITS, SearchResult, make_strategy, run_search, surrogate_features
 from graf.search.scores import (
     ComputedScores,
@@ -24,7 +34,9 @@ __all__ = [
     "BenchmarkObjective",
     "ComputedScores",
     "NASWOT",
+    "ObjectiveScale",
     "OptunaSearch",
+    "ParetoFront",
     "ProxyREA",
     "PublishedScores",
     "REA",
@@ -38,7 +50,13 @@ __all__ = [
     "Strategy",
     "SurrogateREA",
     "TableScores",
+    "hypervolume",
+    "hypervolume_ratio",
+    "igd",
     "make_strategy",
+    "nb201_front",
+    "non_dominated",
+    "normalised_hypervolume",
     "run_search",
     "score_provider",
     "surrogate_features",
