@@ -230,3 +230,16 @@ def test_explain_needs_ten_train_and_ten_test_nets(data_dir):
     with pytest.raises(ValueError, match="give at least 20 nets"):
         explain(small, train_size=6)
     assert explain(ds, train_size=15)["n_test"] == 10
+
+
+def test_auto_falls_back_to_exact_shap_when_woodelf_does_not_add_up(data_dir, monkeypatch):
+    pytest.importorskip("woodelf")
+    from graf.predictor.dataset import build_dataset
+
+    ds = build_dataset("cifar10_val_naslib", "graf", data_dir=data_dir,
+                       nets=list(build_dataset("cifar10_val_naslib", "graf", data_dir=data_dir).X.index[:150]))
+    monkeypatch.setattr(explain_module, "WOODELF_MIN_ROWS", 10)  # auto picks woodelf for 30 rows
+    monkeypatch.setattr(explain_module, "WOODELF_ADDITIVITY_RTOL", -1.0)  # and its check always fails
+    assert explain(ds, train_size=100, max_explained=30)["shap_backend"] == "shap"
+    with pytest.raises(ValueError, match="do not add up"):
+        explain(ds, train_size=100, max_explained=30, backend="woodelf")

@@ -78,6 +78,10 @@ WOODELF_MIN_ROWS = 1000
 WOODELF_ADDITIVITY_RTOL = 1e-3
 
 
+class AdditivityError(ValueError):
+    """woodelf's SHAP values do not add up to the model's predictions (see :data:`WOODELF_ADDITIVITY_RTOL`)."""
+
+
 def _tree_shap(forest, X, check_additivity: bool):
     import shap
 
@@ -106,7 +110,7 @@ def _woodelf_shap(forest, X, check_additivity: bool, progress: bool):
         err = float(np.max(np.abs(expected + values.sum(axis=1) - pred)))
         scale = max(1.0, float(np.max(np.abs(pred))))
         if not err <= WOODELF_ADDITIVITY_RTOL * scale:
-            raise ValueError(
+            raise AdditivityError(
                 f"woodelf SHAP values do not add up to the model's predictions (max error {err:.3g}, "
                 f"allowed {WOODELF_ADDITIVITY_RTOL * scale:.3g}); use backend 'shap' (exact, slower)"
             )
@@ -305,6 +309,7 @@ def explain(
             raise ValueError(f"max_explained must be positive, got {max_explained}")
         rows = np.sort(np.random.default_rng(seed).choice(len(X_test), size=int(max_explained), replace=False))
         X_explained = X_test.iloc[rows]
+    automatic = backend == "auto"
     backend = _resolved(backend, len(X_explained))
     est = make_predictor(model, seed, n_jobs)
     if not isinstance(getattr(est, "estimator", est), GrafRegressor):  # GridSearchCV recipes wrap one
@@ -315,7 +320,15 @@ def explain(
     est.fit(X.iloc[train], y[train])
     tau, rho = rank_metrics(y[test], est.predict(X_test))
     start = time.perf_counter()
-    values, expected = shap_values(est, X_explained, backend=backend, n_jobs=n_jobs, progress=progress)
+    try:
+        values, expected = shap_values(est, X_explained, backend=backend, n_jobs=n_jobs, progress=progress)
+    except AdditivityError:
+        if not automatic:
+            raise
+        # auto chose woodelf for speed; its float32 values failed the additivity check (seen on
+        # robust: targets at 1024 train nets), so take shap's exact values instead
+        backend = "shap"
+        values, expected = shap_values(est, X_explained, backend=backend, n_jobs=n_jobs, progress=progress)
     shap_seconds = time.perf_counter() - start
     features, families = shap_importances(values, list(X.columns))
     result = {
