@@ -18,7 +18,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
         default=None,
         help="prediction target. nb201: a column of nb201_accuracy.csv.gz (cifar10_val_naslib (default), "
         "cifar100_val_naslib, imagenet16_val_naslib, *_test, ...) or an HW-NAS-Bench metric, as "
-        "hw:<dataset>:<metric> (e.g. hw:cifar10:edgegpu_latency) or the bare metric with --hw-dataset; "
+        "hw:<dataset>:<metric> (e.g. hw:cifar10:edgegpu_latency) or the bare metric with --hw-dataset, or an "
+        "adversarial accuracy as robust:<column> (e.g. robust:pgd@Linf_eps-1.0); "
         "tnb101_micro: a task (class_scene (default), class_object, autoencoder, normal, jigsaw, room_layout, "
         "segmentsemantic)",
     )
