@@ -39,6 +39,15 @@ def _space_pool(space, valid_only: bool) -> tuple:
     return tuple(archs)
 
 
+def _scored_nets_only(scores, valid_only: bool | None) -> bool:
+    """``valid_only`` for a strategy scored by ``scores`` (default: the scores' own coverage);
+    a provider that scores valid nets only cannot serve a search of every net."""
+    valid_only = scores.valid_only if valid_only is None else valid_only
+    if scores.valid_only and not valid_only:
+        raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+    return bool(valid_only)
+
+
 class Strategy:
     """Base class: bookkeeping of pending asks and told values."""
 
@@ -198,9 +207,7 @@ class AREA(REA):
 
     def __init__(self, *, scores, population_size: int = 10, sample_size: int = 3, n_init_samples: int = 20,
                  seed, valid_only: bool | None = None, space="nb201", pool=None) -> None:
-        valid_only = scores.valid_only if valid_only is None else valid_only
-        if scores.valid_only and not valid_only:
-            raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+        valid_only = _scored_nets_only(scores, valid_only)
         super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only,
                          space=space, pool=pool)
         if n_init_samples < population_size:
@@ -224,9 +231,7 @@ class NASWOT(Strategy):
 
     def __init__(self, *, scores, n_samples: int = 100, seed, valid_only: bool | None = None, space="nb201",
                  pool=None) -> None:
-        valid_only = scores.valid_only if valid_only is None else valid_only
-        if scores.valid_only and not valid_only:
-            raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+        valid_only = _scored_nets_only(scores, valid_only)
         super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
         if n_samples < 1:
             raise ValueError(f"NASWOT needs n_samples >= 1, got {n_samples}")
@@ -388,7 +393,8 @@ class SurrogateBO(Strategy):
 
     With a ``prior`` (a score per architecture, higher is better, e.g. :func:`proxy_prior`'s
     rank average of zero-cost proxies; it costs no query), the first ``n_init`` asks are drawn
-    at random (seeded) from the ``init_top`` nets with the best prior, and every later ask is
+    at random (seeded) from the ``init_top`` nets with the best prior (by default the
+    ``n_init`` best themselves), and every later ask is
     chosen among the ``n_candidates`` nets with the best prior. Without one, the first asks
     are random nets and the candidates are the whole pool. After the first ``n_init`` values
     the regressor is fitted on every told value (refit after each new one) and the ask is the
@@ -409,7 +415,7 @@ class SurrogateBO(Strategy):
         prior=None,
         regressor: Callable[[int], object] | None = None,
         n_init: int = 5,
-        init_top: int = 20,
+        init_top: int = 5,
         n_candidates: int = 1000,
         kappa: float = 0.5,
         seed,
@@ -666,9 +672,7 @@ class ProxyREA(REA):
 
     def __init__(self, *, scores, n_steps: int = 1000, population_size: int = 10, sample_size: int = 3, seed,
                  valid_only: bool | None = None, space="nb201", pool=None) -> None:
-        valid_only = scores.valid_only if valid_only is None else valid_only
-        if scores.valid_only and not valid_only:
-            raise ValueError(f"scores from {scores.source} cover valid nets only; use valid_only=True")
+        valid_only = _scored_nets_only(scores, valid_only)
         super().__init__(population_size=population_size, sample_size=sample_size, seed=seed, valid_only=valid_only,
                          space=space, pool=pool)
         if n_steps < population_size:
