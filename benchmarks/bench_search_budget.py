@@ -145,7 +145,7 @@ def main() -> None:
     r.add_argument("--inputs", default="graf,proxies")
     r.add_argument("--prior", default="proxies", choices=("proxies", "none"))
     r.add_argument("--n-init", type=int, default=5)
-    r.add_argument("--init-top", type=int, default=20)
+    r.add_argument("--init-top", type=int, default=5)
     r.add_argument("--candidates", type=int, default=1000)
     r.add_argument("--kappa", type=float, default=0.5)
     r.add_argument("--resume", action="store_true")

@@ -42,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "prior among which each query is chosen (default: 1000)")
     p.add_argument("--n-init", type=int, default=5,
                    help="surrogate-BO: first queries, drawn from the --init-top nets with the best prior (default: 5)")
-    p.add_argument("--init-top", type=int, default=20, help="surrogate-BO: see --n-init (default: 20)")
+    p.add_argument("--init-top", type=int, default=5,
+                   help="surrogate-BO: the first queries are drawn from this many nets with the best prior; the "
+                        "default 5 = --n-init queries them all (default: 5)")
     p.add_argument("--prior", default="auto",
                    help="surrogate-BO prior: proxies (rank average of every proxy in the project's table, "
                         "--proxies-file), none (random first queries, every net a candidate), or auto: proxies "
