@@ -23,6 +23,7 @@ def test_search_notebook_runs(tmp_path):
     if not (results / "summary.csv").is_file():
         pytest.fail("run benchmarks/bench_search.py first: benchmarks/results/search/summary.csv is missing")
     shutil.copytree(results, tmp_path / "benchmarks" / "results" / "search")
+    shutil.copytree(REPO / "benchmarks" / "results" / "search_budget", tmp_path / "benchmarks" / "results" / "search_budget")
     (tmp_path / "notebooks").mkdir()
     execute, stale = notebook_tools()
     committed = nbformat.read(REPO / "notebooks" / "search.ipynb", as_version=4)
