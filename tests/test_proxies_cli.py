@@ -41,7 +41,8 @@ def _config(data_dir, **kw) -> RunConfig:
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--sample", "3", "--proxies", "naswot,snip"], "unknown proxy 'snip'; available: naswot, synflow, jacov, ntk"),
+        (["--sample", "3", "--proxies", "naswot,snap"],
+         "unknown proxy 'snap'; available: naswot, synflow, jacov, ntk, params, flops, snip, grasp"),
         (["--sample", "3", "--batch-size", "0"], "--batch-size must be >= 1"),
         (["--sample", "3", "--batch-size", "1"], "at least 2"),
         (["--sample", "3", "--jobs", "0"], "--jobs must be >= 1"),
@@ -249,3 +250,15 @@ def test_synthetic_batch_needs_no_data(tmp_path, monkeypatch, capsys):
     assert main(["proxies", "--sample", "2", "--seed", "1", "--synthetic-batch", "--proxies", "naswot,ntk",
                  "--out", str(again), *SMALL]) == 0
     pd.testing.assert_frame_equal(read_table(again), table)
+
+
+def test_help_names_every_registered_proxy(capsys):
+    pytest.importorskip("torch")
+    from proxies.registry import available
+
+    from graf.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["proxies", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in available())

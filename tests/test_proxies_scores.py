@@ -23,7 +23,11 @@ from proxies.synflow import synflow_raw  # noqa: E402
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
 
 
-pytestmark = pytest.mark.usefixtures("torch_one_thread")
+pytestmark = [
+    pytest.mark.usefixtures("torch_one_thread"),
+    # torch's forward-mode AD (grasp) loads its decompositions with the deprecated torch.jit.script, once
+    pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
+]
 
 
 class _ThreeRelus(nn.Module):
@@ -157,11 +161,11 @@ def test_condition_number_by_hand():
 
 
 def test_registry_metadata_and_errors():
-    assert available() == ["naswot", "synflow", "jacov", "ntk", "params", "flops"]
+    assert available()[:6] == ["naswot", "synflow", "jacov", "ntk", "params", "flops"]  # the NB-Suite-Zero eight follow
     assert get_proxy("ntk").higher_is_better is False
     assert all(get_proxy(n).higher_is_better for n in ("naswot", "synflow", "jacov", "params", "flops"))
-    with pytest.raises(ValueError, match="available: naswot, synflow, jacov, ntk, params, flops"):
-        get_proxy("snip")
+    with pytest.raises(ValueError, match="available: naswot, synflow, jacov, ntk, params, flops, snip"):
+        get_proxy("nope")
     with pytest.raises(ValueError, match="needs an input batch"):
         get_proxy("naswot").compute(build_network(ARCH, seed=0, C=4, N=1))
 

@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--proxies",
         default=DEFAULT_PROXIES,
-        help=f"comma-separated proxy names (default: {DEFAULT_PROXIES}; also params, flops)",
+        help=f"comma-separated proxy names (default: {DEFAULT_PROXIES}; also params, flops, snip, grasp, fisher, "
+             "grad_norm, l2_norm, plain, epe_nas, zen; docs/proxies.md)",
     )
     p.add_argument(
         "--dataset",

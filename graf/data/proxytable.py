@@ -11,9 +11,15 @@ import pandas as pd
 __all__ = ["PROXY_NAMES", "LOWER_IS_BETTER", "load_proxy_table", "proxy_table_gaps", "rows_for"]
 
 #: proxies whose *lower* values predict better nets (the registry's ``higher_is_better=False``; a test keeps them equal)
-LOWER_IS_BETTER = frozenset({"ntk"})
-#: the proxies ``graf proxies`` computes (the ``proxies`` registry's names; a test keeps the two equal)
-PROXY_NAMES = ("naswot", "synflow", "jacov", "ntk", "params", "flops")
+LOWER_IS_BETTER = frozenset({"ntk", "plain"})
+#: the proxies ``graf proxies`` can compute, i.e. the columns a proxies table may have (the ``proxies``
+#: registry's names, in its order; a test keeps the two equal). The eight after ``flops`` are the
+#: other NAS-Bench-Suite-Zero proxies (computed only when asked for: ``graf proxies`` computes
+#: naswot, synflow, jacov and ntk by default).
+PROXY_NAMES = (
+    "naswot", "synflow", "jacov", "ntk", "params", "flops",
+    "snip", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "epe_nas", "zen",
+)  # fmt: skip
 
 
 def load_proxy_table(path: "str | os.PathLike", space="nb201") -> "tuple[pd.DataFrame, list[str]]":
