@@ -103,12 +103,9 @@ def _channel_sum(t: torch.Tensor) -> torch.Tensor:
     return t.sum(dim=(2, 3)).sum(0)
 
 
-class BatchStatsNorm2d(nn.Module):
-    """A BatchNorm2d in training mode (batch statistics, running statistics untouched), thread-invariant.
-
-    Holds the original layer's ``weight`` and ``bias`` under the same names and no buffers.
-    Gradients flow to the input only (the proxies never need the BatchNorm parameters' gradients).
-    """
+class BatchNormLike(nn.Module):
+    """Base of the modules that stand in for a BatchNorm2d: the original layer's ``weight`` and
+    ``bias`` under the same names (ones and zeros for a non-affine layer) and its ``eps``."""
 
     def __init__(self, bn: nn.BatchNorm2d):
         super().__init__()
@@ -118,6 +115,14 @@ class BatchStatsNorm2d(nn.Module):
             self.register_buffer("weight", torch.ones(bn.num_features))
             self.register_buffer("bias", torch.zeros(bn.num_features))
         self.eps = bn.eps
+
+
+class BatchStatsNorm2d(BatchNormLike):
+    """A BatchNorm2d in training mode (batch statistics, running statistics untouched), thread-invariant.
+
+    Holds the original layer's ``weight`` and ``bias`` under the same names and no buffers.
+    Gradients flow to the input only (the proxies never need the BatchNorm parameters' gradients).
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:

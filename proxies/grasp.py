@@ -33,23 +33,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, jvp
 
+from proxies._forward import BatchNormLike
 from proxies._loss import check_labels, shared_loss_gradient, weight_layers
 from proxies._stateless import swapped_modules, training_mode
 from proxies.network import AvgPool3x3
 from proxies.registry import LABELS, ProxyError, labels_of, register
 
 
-class _BatchNorm(nn.Module):
+class _BatchNorm(BatchNormLike):
     """Training-mode BatchNorm2d (batch statistics) from per-sample sums, differentiable in any mode; no running stats."""
-
-    def __init__(self, bn: nn.BatchNorm2d):
-        super().__init__()
-        if bn.affine:
-            self.weight, self.bias = bn.weight, bn.bias
-        else:
-            self.register_buffer("weight", torch.ones(bn.num_features))
-            self.register_buffer("bias", torch.zeros(bn.num_features))
-        self.eps = bn.eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from proxies._forward import BatchNormLike
 from proxies._stateless import call_with, forward_hooks, swapped_modules, training_mode
 from proxies.network import net_seed
 from proxies.registry import ProxyError, register
@@ -57,20 +58,14 @@ def _channel_sum(t: torch.Tensor) -> torch.Tensor:
     return t.sum(dim=(2, 3)).sum(0)
 
 
-class _RecordingNorm(nn.Module):
+class _RecordingNorm(BatchNormLike):
     """Training-mode BatchNorm2d (batch statistics) that records each call's unbiased batch variance.
 
     Holds the original layer's ``weight`` and ``bias`` under the same names and no buffers.
     """
 
     def __init__(self, bn: nn.BatchNorm2d, record: list):
-        super().__init__()
-        if bn.affine:
-            self.weight, self.bias = bn.weight, bn.bias
-        else:
-            self.register_buffer("weight", torch.ones(bn.num_features))
-            self.register_buffer("bias", torch.zeros(bn.num_features))
-        self.eps = bn.eps
+        super().__init__(bn)
         self.record = record
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
