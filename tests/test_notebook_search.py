@@ -57,3 +57,15 @@ def test_stale_outputs_are_detected():
     assert stale(notebook("tau 0.80\n", 1), notebook("tau 0.81\n", 1)) == [
         "cell 1: text outputs differ: 'stdout: tau 0.80\\n' != 'stdout: tau 0.81\\n'"]
     assert stale(notebook("tau 0.80\n", 0), notebook("tau 0.80\n", 2)) == ["cell 1: 0 figures committed, 2 now"]
+
+
+def test_stderr_is_not_compared():
+    _, stale = notebook_tools()
+    v4 = nbformat.v4
+
+    def notebook(warning):
+        cell = v4.new_code_cell("x")
+        cell.outputs = [v4.new_output("stream", name="stderr", text=warning), v4.new_output("stream", name="stdout", text="1\n")]
+        return v4.new_notebook(cells=[cell])
+
+    assert stale(notebook("/work/main/.venv/... TqdmWarning"), notebook("/elsewhere/.venv/... TqdmWarning")) == []
