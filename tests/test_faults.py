@@ -299,11 +299,17 @@ def test_known_proxy_names_match_the_registry():
     ["features", "--groups", "graf"],
     ["search", "--algorithm", "rea", "--budget", "5", "--seeds", "2"],
     ["evaluate", "--inputs", "graf", "--train-sizes", "32", "--seeds", "1"],
+    ["explain", "--inputs", "graf", "--train-size", "64", "--shap-backend", "shap"],
+    ["proxies", "--proxies", "params", "--synthetic-batch"],
 ])
 def test_quiet_leaves_only_the_json_line(command, tmp_path, data_dir, archs, capsys):
     import json
 
-    extra = ["--archs", str(archs), "--out", str(tmp_path / "f.parquet")] if command[0] == "features" else []
+    if command[0] == "proxies":
+        pytest.importorskip("torch")
+    extra = {"features": ["--archs", str(archs), "--out", str(tmp_path / "f.parquet")],
+             "explain": ["--out", str(tmp_path / "x")],
+             "proxies": ["--archs", str(archs), "--out", str(tmp_path / "p.parquet")]}.get(command[0], [])
     assert main(command + extra + ["--data-dir", str(data_dir), "--quiet", "--json"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
