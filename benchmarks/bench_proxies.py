@@ -242,7 +242,7 @@ def cmd_timing(args) -> dict:
 
     from proxies.batch import cifar10_batch
     from proxies.network import build_network
-    from proxies.registry import compute_proxies, get_proxy
+    from proxies.registry import get_proxy
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -251,24 +251,34 @@ def cmd_timing(args) -> dict:
     x = cifar10_batch(args.batch_size, args.seed, ddir)
     build_network(archs[0], seed=0)  # warm-up
     get_proxy("naswot").compute(build_network(archs[0], seed=0), x)
-    times: dict[str, list[float]] = {k: [] for k in ("build", *ALL, "naswot+jacov (shared pass)", "all four")}
+    groups = {"naswot+jacov (shared pass)": ["naswot", "jacov"], "all four": ["naswot", "synflow", "jacov", "ntk"]}
+    return _seconds_per_net(archs, x, ALL, groups, args)
+
+
+def _seconds_per_net(archs, x, names, groups: dict[str, list[str]], args) -> dict:
+    """Per net: the build time, each of ``names`` alone, and each group of ``groups`` in one
+    ``compute_proxies`` call (sharing what the proxies share); mean and median over ``archs``."""
+    import torch
+
+    from proxies.network import build_network
+    from proxies.registry import compute_proxies, get_proxy
+
+    times: dict[str, list[float]] = {k: [] for k in ("build", *names, *groups)}
     for a in archs:
         t = time.perf_counter()
         net = build_network(a, seed=args.seed)
         times["build"].append(time.perf_counter() - t)
-        for name in ALL:
+        for name in names:
             t = time.perf_counter()
             try:
                 get_proxy(name).compute(net, x, seed=args.seed)
             except ValueError:
                 pass
             times[name].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        compute_proxies(net, x, ["naswot", "jacov"], seed=args.seed)
-        times["naswot+jacov (shared pass)"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        compute_proxies(net, x, ["naswot", "synflow", "jacov", "ntk"], seed=args.seed)
-        times["all four"].append(time.perf_counter() - t)
+        for label, group in groups.items():
+            t = time.perf_counter()
+            compute_proxies(net, x, group, seed=args.seed)
+            times[label].append(time.perf_counter() - t)
     res = {"nets": len(archs), "threads": torch.get_num_threads(), "batch_size": args.batch_size,
            "seconds_per_net_mean": {k: float(np.mean(v)) for k, v in times.items()},
            "seconds_per_net_median": {k: float(np.median(v)) for k, v in times.items()},
@@ -500,7 +510,7 @@ def cmd_suite_timing(args) -> dict:
 
     from proxies.batch import cifar10_batch
     from proxies.network import build_network
-    from proxies.registry import compute_proxies, get_proxy
+    from proxies.registry import get_proxy
 
     torch.set_num_threads(1)
     ddir = data_dir(args)
@@ -511,28 +521,7 @@ def cmd_suite_timing(args) -> dict:
         get_proxy(name).compute(warm, x)
     groups = {"snip+fisher+grad_norm+plain (one shared loss gradient)": ["snip", "fisher", "grad_norm", "plain"],
               "all eight": list(SUITE)}
-    times: dict[str, list[float]] = {k: [] for k in ("build", *SUITE, *groups)}
-    for a in archs:
-        t = time.perf_counter()
-        net = build_network(a, seed=args.seed)
-        times["build"].append(time.perf_counter() - t)
-        for name in SUITE:
-            t = time.perf_counter()
-            try:
-                get_proxy(name).compute(net, x, seed=args.seed)
-            except ValueError:
-                pass
-            times[name].append(time.perf_counter() - t)
-        for label, group in groups.items():
-            t = time.perf_counter()
-            compute_proxies(net, x, group, seed=args.seed)
-            times[label].append(time.perf_counter() - t)
-    res = {"nets": len(archs), "threads": torch.get_num_threads(), "batch_size": args.batch_size,
-           "seconds_per_net_mean": {k: float(np.mean(v)) for k, v in times.items()},
-           "seconds_per_net_median": {k: float(np.median(v)) for k, v in times.items()},
-           "uptime": _uptime()}
-    print(json.dumps(res, indent=1))
-    return res
+    return _seconds_per_net(archs, x, SUITE, groups, args)
 
 
 def main() -> None:
