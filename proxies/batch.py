@@ -73,17 +73,22 @@ def load_cifar10_images(data_dir: str | os.PathLike | None = None) -> np.ndarray
 
 @lru_cache(maxsize=4)
 def _load(root: Path) -> np.ndarray:
-    path = data_file(CIFAR10_FILE, root)
-    try:
-        with np.load(path) as npz:
-            data = npz["data"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path} is not a CIFAR-10 .npz file with a 'data' array: {exc}") from exc
+    path, data = _npz_array(root, "data")
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise ValueError(f"{path}: 'data' must be uint8 of shape (n, 3072), got {data.dtype} {data.shape}")
     images = data.reshape(-1, 3, 32, 32)
     images.setflags(write=False)
     return images
+
+
+def _npz_array(root: Path, key: str) -> tuple[Path, np.ndarray]:
+    """``(path, array)``: the array ``key`` of the CIFAR-10 file under ``root``, or one clear error."""
+    path = data_file(CIFAR10_FILE, root)
+    try:
+        with np.load(path) as npz:
+            return path, npz[key]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path} is not a CIFAR-10 .npz file with a '{key}' array: {exc}") from exc
 
 
 def load_cifar10_labels(data_dir: str | os.PathLike | None = None) -> np.ndarray:
@@ -93,12 +98,8 @@ def load_cifar10_labels(data_dir: str | os.PathLike | None = None) -> np.ndarray
 
 @lru_cache(maxsize=4)
 def _load_labels(root: Path) -> np.ndarray:
-    path = data_file(CIFAR10_FILE, root)
-    try:
-        with np.load(path) as npz:
-            labels = np.asarray(npz["labels"], dtype=np.int64)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path} is not a CIFAR-10 .npz file with a 'labels' array: {exc}") from exc
+    path, labels = _npz_array(root, "labels")
+    labels = np.asarray(labels, dtype=np.int64)
     if labels.shape != (len(_load(root)),) or labels.min() < 0 or labels.max() > 9:
         raise ValueError(f"{path}: 'labels' must be one class 0..9 per image, got shape {labels.shape}")
     labels.setflags(write=False)
