@@ -77,8 +77,8 @@ class _BatchStatsNorm(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float) -> torch.Tensor:
         n, c, h, w = x.shape
         inv_m = 1.0 / (n * h * w)
-        d = x - (_channel_sum(x) * inv_m).view(1, c, 1, 1)
-        invstd = torch.rsqrt(_channel_sum(d * d) * inv_m + eps).view(1, c, 1, 1)
+        d = x - (channel_sum(x) * inv_m).view(1, c, 1, 1)
+        invstd = torch.rsqrt(channel_sum(d * d) * inv_m + eps).view(1, c, 1, 1)
         ctx.save_for_backward(d, invstd, weight.detach())
         # (``out=``: PyTorch's own output allocation makes a broadcast addcmul 4x slower here)
         return torch.addcmul(bias.detach().view(1, c, 1, 1), d, invstd * weight.detach().view(1, c, 1, 1),
@@ -89,8 +89,8 @@ class _BatchStatsNorm(torch.autograd.Function):
         d, invstd, weight = ctx.saved_tensors
         n, c, h, w = grad.shape
         inv_m = 1.0 / (n * h * w)
-        mean_g = (_channel_sum(grad) * inv_m).view(1, c, 1, 1)
-        mean_gd = (_channel_sum(grad * d) * inv_m).view(1, c, 1, 1)
+        mean_g = (channel_sum(grad) * inv_m).view(1, c, 1, 1)
+        mean_gd = (channel_sum(grad * d) * inv_m).view(1, c, 1, 1)
         # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = d * invstd
         a = invstd * weight.view(1, c, 1, 1)
         out = torch.addcmul(-a * mean_g, grad, a, out=torch.empty_like(d))
@@ -98,7 +98,7 @@ class _BatchStatsNorm(torch.autograd.Function):
         return out, None, None, None
 
 
-def _channel_sum(t: torch.Tensor) -> torch.Tensor:
+def channel_sum(t: torch.Tensor) -> torch.Tensor:
     """Σ over (N, H, W) per channel: per-sample sums over (H, W), then a (small) sum over the batch."""
     return t.sum(dim=(2, 3)).sum(0)
 

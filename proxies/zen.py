@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from proxies._forward import BatchNormLike
+from proxies._forward import BatchNormLike, channel_sum
 from proxies._stateless import call_with, forward_hooks, swapped_modules, training_mode
 from proxies.network import net_seed
 from proxies.registry import ProxyError, register
@@ -54,10 +54,6 @@ def gaussian_tensors(net: nn.Module, generator: torch.Generator) -> dict[str, to
     return out
 
 
-def _channel_sum(t: torch.Tensor) -> torch.Tensor:
-    return t.sum(dim=(2, 3)).sum(0)
-
-
 class _RecordingNorm(BatchNormLike):
     """Training-mode BatchNorm2d (batch statistics) that records each call's unbiased batch variance.
 
@@ -71,9 +67,9 @@ class _RecordingNorm(BatchNormLike):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         m = n * h * w
-        mean = (_channel_sum(x) / m).view(1, c, 1, 1)
+        mean = (channel_sum(x) / m).view(1, c, 1, 1)
         d = x - mean
-        ss = _channel_sum(d * d)
+        ss = channel_sum(d * d)
         self.record.append((ss / max(m - 1, 1)).to(torch.float64))  # unbiased, as PyTorch's running_var update
         invstd = torch.rsqrt(ss / m + self.eps).view(1, c, 1, 1)
         return d * (invstd * self.weight.view(1, c, 1, 1)) + self.bias.view(1, c, 1, 1)
