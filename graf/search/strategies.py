@@ -19,6 +19,8 @@ Every strategy follows one contract (tested for all of them in ``tests/test_sear
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 from collections import deque
 from functools import lru_cache
@@ -570,6 +572,18 @@ class REINFORCE(Strategy):
             self.logits[k] = self.logits[k] - self.learning_rate * m_hat / (np.sqrt(v_hat) + eps)
 
 
+@contextlib.contextmanager
+def _optuna_quiet():
+    """optuna's logger at WARNING inside the block (its per-trial INFO lines silenced), restored after."""
+    logger = logging.getLogger("optuna")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class OptunaSearch(Strategy):
     """An optuna sampler (default TPE, as the BO baselines of NAS-Bench-201) on the space's
     categorical parameters (:meth:`~graf.spaces.base.Space.parameters`), through optuna's
@@ -603,33 +617,17 @@ class OptunaSearch(Strategy):
             raise ValueError(f"unknown optuna sampler {sampler!r}; available: {', '.join(self.SAMPLERS)}, or a factory")
         self.max_redraws = int(max_redraws)
         self._params = self.space.parameters()
-        with self._quiet():
+        with _optuna_quiet():
             self.study = optuna.create_study(direction="maximize", sampler=made)
         self._trials: dict[str, object] = {}
         self._values: dict[str, float] = {}
-
-    def _quiet(self):
-        import contextlib
-        import logging
-
-        @contextlib.contextmanager
-        def quiet():
-            logger = logging.getLogger("optuna")
-            level = logger.level
-            logger.setLevel(logging.WARNING)
-            try:
-                yield
-            finally:
-                logger.setLevel(level)
-
-        return quiet()
 
     def _suggest(self, trial):
         values = {name: trial.suggest_categorical(name, list(choices)) for name, choices in self._params.items()}
         return self.space.from_parameters(values)
 
     def _propose(self) -> object:
-        with self._quiet():
+        with _optuna_quiet():
             for _ in range(self.max_redraws):
                 trial = self.study.ask()
                 arch = self._suggest(trial)
@@ -655,7 +653,7 @@ class OptunaSearch(Strategy):
     def _observe(self, arch: object, value: float) -> None:
         key = str(arch)
         self._values[key] = value
-        with self._quiet():
+        with _optuna_quiet():
             self.study.tell(self._trials.pop(key), value)
 
 
