@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "explain": "graf.cli.explain",
     "search": "graf.cli.search",
     "proxies": "graf.cli.proxies",
+    "train": "graf.cli.train",
 }
 
 

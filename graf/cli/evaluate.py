@@ -23,6 +23,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
         "tnb101_micro: a task (class_scene (default), class_object, autoencoder, normal, jigsaw, room_layout, "
         "segmentsemantic)",
     )
+    p.add_argument("--labels", metavar="PATH", default=None,
+                   help="a label table made by `graf train` as the target's source: --target is then one of its "
+                        "columns (default val_acc) and the nets those it holds with a value")
     p.add_argument("--hw-dataset", default="cifar10", help="dataset of a bare HW-NAS-Bench metric target (default: cifar10)")
     p.add_argument("--inputs", default="graf,zcp", help="comma-separated feature groups: graf, zcp, proxies, onehot, flops_params")
     p.add_argument("--proxies-file", metavar="PATH",
@@ -60,6 +63,7 @@ def load_dataset(args: argparse.Namespace):
         hw_dataset=args.hw_dataset,
         cache_dir=args.cache_dir,
         space=space,
+        labels=args.labels,
     )
 
 

@@ -76,16 +76,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--proxies-file", default=None,
                    help="the project's proxy table (`graf proxies --all`) for NASWOT scores and the 'proxies' surrogate "
                         "input (default: graf/data/files/nb201_proxies.parquet)")
-    p.add_argument("--history", default=None, help="write every query of every seed to this .parquet/.csv table")
+    p.add_argument("--history", default=None, help="write every query of every seed to this .parquet/.csv table; "
+                   "while the search runs every finished query is appended to <history>.partial.jsonl (--resume)")
+    from graf.cli.train import add_search_arguments
+
+    add_search_arguments(p)
+    p.add_argument("--objectives", default=None,
+                   help="multi-objective search (graf.search.multi): one accuracy (a dataset, e.g. cifar10; a query) and "
+                        "free costs hw:<dataset>:<metric> or robust:<attack column> (revealed by the same query), "
+                        "e.g. cifar10,hw:cifar10:edgegpu_latency; --algorithm then takes surrogate-bo (default), random, "
+                        "nsga2 or mo-rea; returns the Pareto set and its hypervolume ratio")
 
 
 def run(args: argparse.Namespace) -> dict:
+    if args.objectives is not None:
+        from graf.cli.search_mo import run_objectives
+
+        return run_objectives(args)
     import numpy as np
     from tqdm import tqdm
 
-    from graf.search import BenchmarkObjective, make_strategy, run_search, score_provider, surrogate_features
+    from graf.search import make_strategy, run_search, score_provider, surrogate_features
     from graf.spaces import get_space
-    from graf.tables import check_output, write_table
+    from graf.tables import write_table
 
     start = time.perf_counter()
     from graf.search.runner import ALGORITHMS
@@ -101,8 +114,10 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"a query budget (or NASWOT's N) must be a whole number, got {args.budget:g}")
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    history_path = check_output(args.history, overwrite=args.overwrite) if args.history else None
-    objective = BenchmarkObjective(args.dataset, space=space, target=args.target, test=args.test, data_dir=args.data_dir)
+    from graf.cli.train import SearchSession, history_output, search_objective
+
+    history_path = history_output(args)
+    objective = search_objective(args, space)
     if args.budget_unit == "seconds" and objective.cost is None:
         raise ValueError(f"dataset {objective.dataset!r} of space {space.name!r} has no training-time column; "
                          "use --budget-unit queries")
@@ -151,12 +166,13 @@ def run(args: argparse.Namespace) -> dict:
         table = pd_concat(histories).rename(columns={"order": "query"})
         write_table(table.set_index(["seed", "query"]), history_path)
 
+    session = SearchSession(args, objective, history_path)
     try:
         for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed",
                          disable=not progress(args)):
             strategy = make_strategy(args.algorithm, seed=seed, budget=args.budget, scores=scores, features=features,
                                      valid_only=valid_only, options=options, space=space, pool=pool)
-            result = run_search(strategy, objective, args.budget, unit=unit)
+            result = run_search(strategy, objective, args.budget, unit=unit, **session.options(seed))
             tests.append(result.test)
             targets.append(result.target)
             queries.append(result.queries)
@@ -165,12 +181,18 @@ def run(args: argparse.Namespace) -> dict:
             h.insert(0, "seed", seed)
             histories.append(h)
     except (KeyboardInterrupt, Terminated) as exc:
+        session.close()
         if history_path is not None and histories:
             write_history()
-            raise stopped(exc, f"wrote the history of the {len(histories)} finished seed(s) to {history_path}") from None
-        raise stopped(exc, f"{len(histories)} seed(s) had finished; nothing was written (no --history)") from None
+            raise stopped(exc, f"wrote the history of the {len(histories)} finished seed(s) to {history_path}"
+                               f"{session.kept()}") from None
+        raise stopped(exc, f"{len(histories)} seed(s) had finished; no history was written"
+                           f"{session.kept() if history_path else ' (no --history)'}") from None
+    finally:
+        session.close()
     if history_path is not None:
         write_history()
+        session.complete()
     wall = time.perf_counter() - start
     out = {
         "algorithm": args.algorithm,
@@ -189,6 +211,7 @@ def run(args: argparse.Namespace) -> dict:
         "simulated_train_seconds_mean": float(np.mean(seconds)),
         "wall_seconds": wall,
         **info,
+        **session.info(objective),
     }
     if history_path is not None:
         out["history"] = str(history_path)

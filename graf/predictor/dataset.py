@@ -21,7 +21,7 @@ from typing import Sequence
 
 import pandas as pd
 
-__all__ = ["Dataset", "resolve_target", "default_nets", "build_dataset", "available_targets", "parse_inputs"]
+__all__ = ["Dataset", "resolve_target", "label_target", "default_nets", "build_dataset", "available_targets", "parse_inputs"]
 
 
 @dataclass
@@ -48,6 +48,21 @@ def resolve_target(target: str, data_dir=None, *, hw_dataset: str = "cifar10", s
     from graf.data.benchmarks import get_benchmark
 
     return get_benchmark(space).target(target, data_dir, hw_dataset=hw_dataset)
+
+
+def label_target(path: str | os.PathLike, column: str, space) -> tuple[pd.Series, str]:
+    """The ``column`` of a ``graf train`` label table (index: canonical arch strings of ``space``)."""
+    from graf.tables import read_table
+
+    table = read_table(path)
+    numeric = [c for c in table.columns if c != "error" and pd.api.types.is_numeric_dtype(table[c])]
+    if column not in numeric:
+        raise ValueError(f"label table {path} has no numeric column {column!r}; available: {', '.join(numeric)}")
+    y = table[column].astype(float)
+    y.index = pd.Index([str(space.parse(a)) for a in y.index], name="arch")
+    if y.index.has_duplicates:
+        raise ValueError(f"label table {path} lists a net twice")
+    return y, str(path)
 
 
 def default_nets(data_dir=None, space="nb201", target: str | None = None) -> list[str]:
@@ -80,6 +95,7 @@ def build_dataset(
     hw_dataset: str = "cifar10",
     cache_dir=None,
     space="nb201",
+    labels: str | os.PathLike | None = None,
 ) -> Dataset:
     """Features of ``inputs`` and the ``target`` for ``nets`` of ``space`` (default: the
     benchmark's protocol nets, for NB201 the 9445 valid nets).
@@ -89,6 +105,10 @@ def build_dataset(
     ``error``) make this fail with their count, unless ``drop_missing_proxies`` removes them
     (the count is reported in ``Dataset.dropped``). A target missing or NaN for any net is an
     error.
+
+    ``labels``: a label table made by ``graf train`` (index ``arch``); the target is then one
+    of its columns (default ``val_acc``) and the nets default to those it holds with a value
+    (the failed trainings are left out and counted in ``Dataset.dropped``).
     """
     from graf.data.paths import default_proxies_file
     from graf.data.proxytable import load_proxy_table, proxy_table_gaps
@@ -98,7 +118,7 @@ def build_dataset(
     space = get_space(space)
 
     groups = parse_inputs(inputs)
-    if target is None:
+    if target is None and labels is None:
         from graf.data.benchmarks import get_benchmark
 
         target = get_benchmark(space).default_target
@@ -106,9 +126,17 @@ def build_dataset(
         raise ValueError("--proxies-file was given but the inputs do not include the 'proxies' group")
     if drop_missing_proxies and "proxies" not in groups:
         raise ValueError("drop_missing_proxies only applies with the 'proxies' input group")
-    y_all, source = resolve_target(target, data_dir, hw_dataset=hw_dataset, space=space)
-    archs = space.unique(nets if nets is not None else default_nets(data_dir, space, target), what="nets")
     dropped: dict[str, int] = {}
+    if labels is not None:
+        target = target or "val_acc"
+        y_all, source = label_target(labels, target, space)
+        if nets is None:
+            nets = list(y_all.index[y_all.notna()])
+            if len(nets) < len(y_all):
+                dropped["labels_failed"] = len(y_all) - len(nets)
+    else:
+        y_all, source = resolve_target(target, data_dir, hw_dataset=hw_dataset, space=space)
+    archs = space.unique(nets if nets is not None else default_nets(data_dir, space, target), what="nets")
     if "proxies" in groups:  # resolved here so the feature cache is keyed on the actual file
         proxies_file = default_proxies_file(proxies_file, space)
     if "proxies" in groups and drop_missing_proxies:
