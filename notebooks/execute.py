@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOTEBOOKS = ("feature_importance.ipynb", "search.ipynb")
+NOTEBOOKS = ("feature_importance.ipynb", "search.ipynb", "hardware.ipynb")
 TIMEOUT = 600
 
 

@@ -4,6 +4,17 @@ Light to import: scikit-learn is imported only when a surrogate is fitted, torch
 NASWOT scores are computed on demand.
 """
 
+from graf.search.multi import (
+    MO_ALGORITHMS,
+    MOREA,
+    NSGAII,
+    MORandomSearch,
+    MOSurrogateBO,
+    MultiObjective,
+    make_mo_strategy,
+    parse_objectives,
+    run_mo_search,
+)
 from graf.search.objective import BenchmarkObjective
 from graf.search.pareto import (
     ObjectiveScale,
@@ -32,6 +43,15 @@ __all__ = [
     "AREA",
     "BUDGET_UNITS",
     "BenchmarkObjective",
+    "MO_ALGORITHMS",
+    "MOREA",
+    "MORandomSearch",
+    "MOSurrogateBO",
+    "MultiObjective",
+    "NSGAII",
+    "make_mo_strategy",
+    "parse_objectives",
+    "run_mo_search",
     "ComputedScores",
     "NASWOT",
     "ObjectiveScale",
