@@ -55,3 +55,17 @@ def test_extra_parameters_are_sampled_independently(objective):
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(lambda t: objective.peek_target(sampler.arch(t)) - t.suggest_float("lr", 0.0, 1.0), n_trials=5)
     assert all(0.0 <= t.params["lr"] <= 1.0 for t in study.trials)
+
+
+def test_gp_baseline_is_seeded_and_never_repeats_a_net(objective):
+    from graf.search import run_search
+    from graf.search.strategies import OptunaSearch
+
+    pytest.importorskip("torch")  # optuna's GPSampler runs on torch
+    runs = [run_search(OptunaSearch(sampler="gp", seed=3), objective, 12).history for _ in range(2)]  # 10 random startup trials, then 2 by the GP
+    assert runs[0]["arch"].tolist() == runs[1]["arch"].tolist()  # same seed, same nets
+    assert runs[0]["arch"].nunique() == 12
+    other = run_search(OptunaSearch(sampler="gp", seed=4), objective, 12).history
+    assert other["arch"].tolist() != runs[0]["arch"].tolist()
+    with pytest.raises(ValueError, match="unknown optuna sampler 'bo'"):
+        OptunaSearch(sampler="bo", seed=0)

@@ -593,11 +593,12 @@ class OptunaSearch(Strategy):
     again; one that is pending, outside the pool or invalid (with ``valid_only``) is told as a
     failed trial (optuna's samplers then ignore it) and asked again. After ``max_redraws`` such
     suggestions a random pool member not yet asked is enqueued instead. ``sampler``: ``"tpe"``
-    (``optuna.samplers.TPESampler``), ``"random"``, or a factory ``seed -> BaseSampler``.
+    (``optuna.samplers.TPESampler``), ``"gp"`` (``optuna.samplers.GPSampler``: Gaussian-process
+    BO; it needs torch), ``"random"``, or a factory ``seed -> BaseSampler``.
     Optuna's per-trial log lines are silenced while the strategy talks to its study.
     """
 
-    SAMPLERS = ("tpe", "random")
+    SAMPLERS = ("tpe", "gp", "random")
 
     def __init__(self, *, sampler="tpe", max_redraws: int = 100, seed, valid_only: bool = False, space="nb201",
                  pool=None) -> None:
@@ -611,6 +612,9 @@ class OptunaSearch(Strategy):
             made = sampler(sampler_seed)
         elif sampler == "tpe":
             made = optuna.samplers.TPESampler(seed=sampler_seed)
+        elif sampler == "gp":
+            require("torch", needed_for="optuna's GPSampler", install="pip install torch")
+            made = optuna.samplers.GPSampler(seed=sampler_seed)
         elif sampler == "random":
             made = optuna.samplers.RandomSampler(seed=sampler_seed)
         else:
