@@ -43,10 +43,13 @@ __all__ = [
     "build_network",
     "init_default",
     "init_kaiming_normal",
+    "initialised",
     "kaiming_normal_tensors",
     "net_seed",
     "network_builder",
+    "network_defaults",
     "NETWORK_BUILDERS",
+    "NETWORK_DEFAULTS",
 ]
 
 
@@ -291,13 +294,27 @@ def _uninitialised_on_cpu(net: nn.Module) -> nn.Module:
 
 
 def net_seed(seed: int, arch: NB201Arch | str, salt: str = "") -> int:
-    """A 63-bit seed that depends only on (``seed``, canonical ``arch``, ``salt``), stable across runs."""
-    text = f"{int(seed)}|{NB201Arch.parse(arch).to_str()}|{salt}".encode()
+    """A 63-bit seed that depends only on (``seed``, canonical ``arch``, ``salt``), stable across runs.
+
+    ``arch`` is an architecture object of any space (its ``str`` is canonical) or an NB201 encoding.
+    """
+    # exact types: an architecture that is a tuple subclass (nb101's NB101Arch) is an object, not an encoding
+    canonical = NB201Arch.parse(arch).to_str() if type(arch) in (str, tuple, list) else str(arch)
+    text = f"{int(seed)}|{canonical}|{salt}".encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "little") >> 1
 
 
 #: space name -> network builder ``(arch, *, seed, C, N, num_classes, init) -> nn.Module``.
 NETWORK_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+#: space name -> the builder's ``C`` and ``N`` for the benchmark's own network (what ``C=None`` / ``N=None`` mean)
+NETWORK_DEFAULTS: dict[str, dict[str, int]] = {"nb201": {"C": 16, "N": 5}}
+
+
+def network_defaults(space: str) -> dict[str, int]:
+    """``{"C": ..., "N": ...}`` of the benchmark network of ``space`` (a name or a Space)."""
+    name = getattr(space, "name", space)
+    network_builder(name)
+    return dict(NETWORK_DEFAULTS[name])
 
 
 def network_builder(space: str) -> Callable[..., nn.Module]:
@@ -327,15 +344,28 @@ def build_network(
     The global random generator is neither read nor advanced.
     """
     arch = NB201Arch.parse(arch)
-    net = _uninitialised_on_cpu(TinyNetwork(arch, C=C, N=N, num_classes=num_classes, device="meta"))
-    generator = torch.Generator().manual_seed(net_seed(seed, arch, init))
-    if init == "default":
-        init_default(net, generator)
-    elif init == "kaiming_normal":
-        init_kaiming_normal(net, generator)
-    else:
+    return initialised(TinyNetwork(arch, C=C, N=N, num_classes=num_classes, device="meta"), seed, arch, init)
+
+
+def initialised(meta_net: nn.Module, seed: int, arch, init: str = "default") -> nn.Module:
+    """``meta_net`` (built on the ``meta`` device) on the CPU with weights drawn from a generator
+    seeded by (``seed``, ``arch``, ``init``): ``init`` is ``"default"`` (PyTorch's default) or
+    ``"kaiming_normal"`` (TE-NAS, fan_out). The global random generator is neither read nor advanced."""
+    if init not in ("default", "kaiming_normal"):
         raise ValueError(f"unknown init {init!r}; expected 'default' or 'kaiming_normal'")
-    return net
+    net = _uninitialised_on_cpu(meta_net)
+    generator = torch.Generator().manual_seed(net_seed(seed, arch, init))
+    return init_default(net, generator) if init == "default" else init_kaiming_normal(net, generator)
 
 
 NETWORK_BUILDERS["nb201"] = build_network
+
+from proxies.darts_network import build_darts_network  # noqa: E402  (imports this module's helpers)
+
+NETWORK_BUILDERS["nb301"] = build_darts_network
+NETWORK_DEFAULTS["nb301"] = {"C": 32, "N": 2}  # NASLib's NB301 model: channels 32/64/128, 8 cells
+
+from proxies.nb101_network import build_nb101_network  # noqa: E402  (imports this module's helpers)
+
+NETWORK_BUILDERS["nb101"] = build_nb101_network
+NETWORK_DEFAULTS["nb101"] = {"C": 128, "N": 3}  # NB101's model: stem 128 channels, 3 stacks of 3 cells

@@ -53,8 +53,8 @@ class RunConfig:
     seed: int = 0
     batch_size: int = 64
     num_classes: int = 10
-    C: int = 16
-    N: int = 5
+    C: int | None = None  # None: the space's network default (proxies.network.NETWORK_DEFAULTS; nb201 16, nb301 32)
+    N: int | None = None  # None: likewise (nb201 5 cells per stage, nb301 2)
     synthetic: bool = False
     space: str = "nb201"
     data_dir: str | None = field(default=None, compare=False)
@@ -68,6 +68,11 @@ class RunConfig:
         from proxies.network import network_builder
 
         network_builder(get_space(self.space).name)  # unknown space, or one without a network: a clear error
+        from proxies.network import network_defaults
+
+        for name, value in network_defaults(get_space(self.space).name).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         names = available()
         unknown = [p for p in self.proxies if p not in names]
         if unknown:

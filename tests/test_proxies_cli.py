@@ -63,9 +63,9 @@ def test_bad_arguments_give_one_clear_error(argv, message, tmp_path, data_dir, c
 
 def test_unknown_space_is_refused_by_the_parser(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["proxies", "--sample", "3", "--space", "nb101", "--out", str(tmp_path / "t.csv")])
+        main(["proxies", "--sample", "3", "--space", "nb999", "--out", str(tmp_path / "t.csv")])
     err = capsys.readouterr().err
-    assert exc.value.code == 2 and "--space: invalid choice: 'nb101'" in err and "nb201" in err
+    assert exc.value.code == 2 and "--space: invalid choice: 'nb999'" in err and "nb201" in err
     assert not (tmp_path / "t.csv").exists()
 
 

@@ -88,7 +88,8 @@ def test_mutation_is_one_seeded_edit(space, archs):
         assert child != arch
         assert child in space.neighbours(arch)
     rng = np.random.default_rng(0)
-    children = {space.mutate(archs[0], rng) for _ in range(200)}
+    draws = max(200, 30 * len(space.neighbours(archs[0])))  # large neighbourhoods (nb301: 120) need more draws
+    children = {space.mutate(archs[0], rng) for _ in range(draws)}
     assert children == set(space.neighbours(archs[0]))  # every neighbour is reachable
 
 
@@ -121,7 +122,11 @@ def test_graph_shape(space, archs):
         g = space.graph(arch)
         assert g.is_directed()
         assert g.graph["input"] in g and g.graph["output"] in g
-        assert all(d["op"] in ops for _, _, d in g.edges(data=True))
+        if g.graph.get("ops_on") == "nodes":  # nb101: ops on the interior nodes
+            io = {g.graph["input"], g.graph["output"]}
+            assert all(d["op"] in ops for v, d in g.nodes(data=True) if v not in io)
+        else:
+            assert all(d["op"] in ops for _, _, d in g.edges(data=True))
         if space.cell_shape is not None:
             assert tuple(g.nodes) == space.cell_shape.nodes
             assert set(g.edges) <= set(space.cell_shape.edges)
@@ -134,7 +139,8 @@ def test_graf_features_finite_with_stable_names(space, archs):
     other = feature_table(space.sample(5, 99), ["graf"], space=space)
     assert list(other.columns) == list(table.columns)
     n_ops = len(space.graf_config.ops)
-    assert sum(c.startswith("op_count.") for c in table.columns) == n_ops
+    cells = len(space.graph(archs[0]).graph.get("cells", ("",)))  # nb301: one op count per op and cell
+    assert sum(c.startswith("op_count.") for c in table.columns) == n_ops * cells
     assert all(c.split(".")[0] in {f.family for f in space.graf_config.families} for c in table.columns)
     # the vectorised path equals evaluating every family on every graph
     direct = [graph_features(space.graph(a), graf_specs(space)) for a in archs[:10]]
@@ -189,7 +195,10 @@ def test_forward_pass_where_a_network_is_registered(space, archs):
 
 
 def test_categorical_parameters_round_trip(space, archs):
-    params = space.parameters()
+    try:
+        params = space.parameters()
+    except NotImplementedError:  # nb101: not every assignment of edges and ops is a cell
+        pytest.skip(f"{space.name} has no categorical parameterisation")
     assert params and all(len(choices) >= 2 for choices in params.values())
     size = int(np.prod([len(c) for c in params.values()]))
     if space.size is not None:

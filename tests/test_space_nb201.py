@@ -208,5 +208,5 @@ def test_graph():
 
 def test_space_registry():
     assert get_space("nb201").parse(ARCH_A) == NB201Arch.from_str(ARCH_A)
-    with pytest.raises(ValueError, match="unknown search space 'nb999'; available: nb201"):
+    with pytest.raises(ValueError, match="unknown search space 'nb999'; available: nb101, nb201, nb301, tnb101_micro"):
         get_space("nb999")

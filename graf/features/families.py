@@ -14,11 +14,26 @@ from typing import Collection
 
 import networkx as nx
 
-__all__ = ["restrict", "edge_count", "min_path_len", "max_path_len", "node_degree"]
+__all__ = [
+    "restrict", "edge_count", "min_path_len", "max_path_len", "node_degree",
+    # DARTS / NB301, cell by cell (graf.features.darts)
+    "cell_edge_count", "cell_max_path_len", "cell_node_degree",
+    # ops on nodes, NB101 (graf.features.opnodes)
+    "node_op_count", "node_min_path_len", "node_max_op_on_path", "node_op_degree",
+]  # fmt: skip
 
 
 def restrict(graph: nx.DiGraph, allowed: Collection[str]) -> nx.DiGraph:
-    """A copy of ``graph`` with all its nodes and only the edges whose ``op`` is in ``allowed``."""
+    """A copy of ``graph`` with all its nodes and only the edges whose ``op`` is in ``allowed``.
+
+    A graph with its ops on the nodes (graph attribute ``ops_on="nodes"``, NB101) keeps every
+    edge and records ``allowed`` as a graph attribute, which the op-on-node families of
+    :mod:`graf.features.opnodes` read.
+    """
+    if graph.graph.get("ops_on") == "nodes":
+        out = graph.copy()
+        out.graph["allowed"] = tuple(allowed)
+        return out
     out = nx.DiGraph(**graph.graph)
     out.add_nodes_from(graph.nodes)
     out.add_edges_from((u, v, d) for u, v, d in graph.edges(data=True) if d.get("op") in allowed)
@@ -60,3 +75,7 @@ def node_degree(graph: nx.DiGraph) -> dict[str, float]:
         "mean_out": sum(d for _, d in graph.out_degree()) / n,
         "mean_in": sum(d for _, d in graph.in_degree()) / n,
     }
+
+
+from graf.features.darts import cell_edge_count, cell_max_path_len, cell_node_degree  # noqa: E402
+from graf.features.opnodes import node_max_op_on_path, node_min_path_len, node_op_count, node_op_degree  # noqa: E402

@@ -36,9 +36,22 @@ def graf_matrix(space, archs: Sequence[object]) -> tuple[list[str], np.ndarray]:
     specs = graf_specs(space)
     if space.cell_shape is not None:
         return cell_feature_matrix(space.op_index_matrix(archs), space.graf_config.ops, space.cell_shape, specs)
+    arrays = getattr(space, "op_node_arrays", None)  # ops on nodes (NB101): padded arrays, vectorised
+    if arrays is not None:
+        from graf.features.opnodes import opnode_feature_matrix
+
+        return opnode_feature_matrix(*arrays(archs), space.graf_config.ops, specs)
+    cells = getattr(space, "darts_cells", None)  # DARTS (NB301): two cells of (input, op) pairs, from the genotypes
+    if cells is not None:
+        from graf.features.darts import darts_matrix
+
+        fast = darts_matrix(specs, space.graf_config.ops, *cells(archs))
+        if fast is not None:
+            return fast
     rows = [graph_features(space.graph(a), specs) for a in archs]
     if not rows:
         names = list(graph_features(space.graph(space.sample(1, 0)[0]), specs))
         return names, np.empty((0, len(names)))
     names = list(rows[0])
     return names, np.array([[r[n] for n in names] for r in rows], dtype=np.float64)
+

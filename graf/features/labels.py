@@ -22,10 +22,12 @@ FAMILY_LABELS: dict[str, str] = {
 }
 
 #: node_degree statistics -> label
-_DEGREE = {"input_out": "input out", "output_in": "output in", "mean_out": "mean out", "mean_in": "mean in"}
+_DEGREE = {"input_out": "input out", "output_in": "output in", "mean_out": "mean out", "mean_in": "mean in",
+           "c_k-2_out": "c_k-2 out", "c_k-1_out": "c_k-1 out"}  # the last two: nb301's cell inputs
 
 #: op names written shorter; other names are kept, minus a ``nor_`` prefix
-_OPS = {"skip_connect": "skip", "avg_pool_3x3": "avgpool", "max_pool_3x3": "maxpool", "none": "none"}
+_OPS = {"skip_connect": "skip", "avg_pool_3x3": "avgpool", "max_pool_3x3": "maxpool", "none": "none",
+        "maxpool3x3": "maxpool", "conv1x1-bn-relu": "conv1x1", "conv3x3-bn-relu": "conv3x3"}  # the last three: nb101
 
 FEATURE_NAMING = (
     "Feature labels read 'family · ops'. op count · X: edges with op X. "
@@ -49,12 +51,22 @@ def family_label(family: str) -> str:
     return FAMILY_LABELS.get(family, family)
 
 
+#: DARTS (nb301) columns name their cell after the family: ``<family>.<cell>.<...>``
+_CELLS = ("normal", "reduce")
+
+
 def feature_label(column: str) -> str:
     """A readable label of a feature column; names outside the known families come back unchanged."""
     family, _, detail = str(column).partition(".")
     if not detail or family not in FAMILY_LABELS:
         return str(column)
+    cell, dot, rest = detail.partition(".")
+    if dot and cell in _CELLS:
+        return f"{cell} {feature_label(f'{family}.{rest}')}"
     label = FAMILY_LABELS[family]
+    if family == "max_op_on_path" and "." in detail:  # nb301: the path's start, c_k-2 or c_k-1
+        start, _, ops = detail.rpartition(".")
+        return f"{label} from {start} · {_ops(ops)}"
     if family == "node_degree":
         stat, _, ops = detail.partition(".")
         return f"{label} {_DEGREE.get(stat, stat)} · {_ops(ops)}"

@@ -33,9 +33,13 @@ def get_space(name: "str | Space") -> Space:
 
 
 from graf.spaces import nb201, tnb101_micro  # noqa: E402  (the modules register their spaces below)
+from graf.spaces import nb301  # noqa: E402
+from graf.spaces import nb101  # noqa: E402
 
 register_space(nb201.SPACE)
 register_space(tnb101_micro.SPACE)
+register_space(nb301.SPACE)
+register_space(nb101.SPACE)
 
 __all__ = [
     "CellShape",
@@ -46,7 +50,9 @@ __all__ = [
     "SearchDataset",
     "Space",
     "get_space",
+    "nb101",
     "nb201",
+    "nb301",
     "register_space",
     "tnb101_micro",
 ]
