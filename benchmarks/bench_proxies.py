@@ -19,6 +19,11 @@ Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
                                         # Spearman vs both published computations, seed 0 vs seed 1,
                                         # failures; one thread; resumable (checkpoint per net)
     python benchmarks/bench_proxies.py suite-timing --nets 12  # seconds per net of each of the eight, one thread
+    python benchmarks/bench_proxies.py fidelity --table A.parquet,B.parquet   # zico, meco, swap, reg_swap,
+                                        # linear_regions (issue 16): Spearman / Kendall with NB201 accuracy
+                                        # (tables of `graf proxies`, or their .partial.jsonl checkpoints)
+    python benchmarks/bench_proxies.py new-timing --nets 12    # seconds per net of those five beside the four
+                                        # original proxies, in one process, one thread
 
 Each prints a short report and, with ``--json FILE``, writes its figures to FILE.
 """
@@ -504,8 +509,8 @@ def _suite_report(tables: dict[int, pd.DataFrame], names, archs, ddir: str, args
     return res
 
 
-def cmd_suite_timing(args) -> dict:
-    """Seconds per net of each suite proxy alone, of the shared loss-gradient group and of all eight (one thread)."""
+def _one_thread_timing(args, archs: list[str], names, groups: dict[str, list[str]]) -> dict:
+    """:func:`_seconds_per_net` of ``names`` and ``groups`` on ``archs``, one thread, after a warm-up call of each."""
     import torch
 
     from proxies.batch import cifar10_batch
@@ -513,21 +518,74 @@ def cmd_suite_timing(args) -> dict:
     from proxies.registry import get_proxy
 
     torch.set_num_threads(1)
-    ddir = data_dir(args)
-    archs = [NB201Arch.parse(a) for a in _suite_sample(args, ddir)]
-    x = cifar10_batch(args.batch_size, args.seed, ddir)
-    warm = build_network(archs[0], seed=0)
-    for name in SUITE:  # warm-up: first calls pay for lazy initialisation
+    parsed = [NB201Arch.parse(a) for a in archs]
+    x = cifar10_batch(args.batch_size, args.seed, data_dir(args))
+    warm = build_network(parsed[0], seed=0)
+    for name in names:  # warm-up: first calls pay for lazy initialisation
         get_proxy(name).compute(warm, x)
+    return _seconds_per_net(parsed, x, names, groups, args)
+
+
+def cmd_suite_timing(args) -> dict:
+    """Seconds per net of each suite proxy alone, of the shared loss-gradient group and of all eight (one thread)."""
     groups = {"snip+fisher+grad_norm+plain (one shared loss gradient)": ["snip", "fisher", "grad_norm", "plain"],
               "all eight": list(SUITE)}
-    return _seconds_per_net(archs, x, SUITE, groups, args)
+    return _one_thread_timing(args, _suite_sample(args, data_dir(args)), SUITE, groups)
+
+
+# --------------------------------------------------------------------------- the later proxies
+#: the proxies of issue 16 part 1 beyond NB-Suite-Zero
+LATER = ("zico", "meco", "swap", "reg_swap", "linear_regions")
+ACCURACY = ("cifar10_valid", "cifar10_test", "cifar10_val_naslib", "cifar100_test", "cifar100_val_naslib")
+
+
+def _read_rows(path: str) -> pd.DataFrame:
+    """A `graf proxies` table, or the rows of its ``.partial.jsonl`` checkpoint (header line skipped)."""
+    if path.endswith(".jsonl"):
+        lines = Path(path).read_text().splitlines()[1:]
+        rows = []
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a last line cut short while being written
+                continue
+        return pd.DataFrame(rows).set_index("arch")
+    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path, index_col="arch")
+
+
+def cmd_fidelity(args) -> dict:
+    """Spearman ρ and Kendall τ of each later proxy with NB201 CIFAR-10 accuracies, on the nets computed."""
+    from scipy.stats import kendalltau, spearmanr
+
+    if not args.table:
+        raise SystemExit("fidelity: pass --table A[,B...] (graf proxies tables or .partial.jsonl checkpoints)")
+    acc = load_nb201_accuracy(data_dir(args))
+    res: dict = {"tables": args.table.split(","), "proxies": {}}
+    for path in res["tables"]:
+        frame = _read_rows(path)
+        for name in (c for c in LATER if c in frame.columns):
+            x = pd.to_numeric(frame[name], errors="coerce").dropna()
+            entry = {"nets": len(x), "failed": int(len(frame) - len(x))}
+            for col in ACCURACY:
+                y = acc.loc[x.index, col]
+                entry[f"spearman_{col}"] = float(spearmanr(x, y).statistic)
+                entry[f"kendall_{col}"] = float(kendalltau(x, y).statistic)
+            res["proxies"][name] = entry
+    print(json.dumps(res, indent=1))
+    return res
+
+
+def cmd_new_timing(args) -> dict:
+    """Seconds per net of the later proxies and of the four original ones, same nets, one process, one thread."""
+    groups = {"swap+reg_swap (one shared pass)": ["swap", "reg_swap"], "all five": list(LATER)}
+    archs = valid_sample(args.nets, args.sample_seed, data_dir(args))
+    return _one_thread_timing(args, archs, ("naswot", "synflow", "jacov", "ntk", *LATER), groups)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism", "table",
-                                        "suite", "suite-timing"])
+                                        "suite", "suite-timing", "fidelity", "new-timing"])
     p.add_argument("--nets", type=int, default=12)
     p.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the sample of valid nets")
@@ -541,14 +599,14 @@ def main() -> None:
     p.add_argument("--seeds", default="0,1", help="suite: seeds of weights and batch, compared pairwise (first two)")
     p.add_argument("--sample-size", type=int, default=200, help="suite: --nets are the first of this seeded sample")
     p.add_argument("--no-progress", action="store_true", help="suite: no progress bar")
-    p.add_argument("--table", help="agreement: reuse (or keep) this proxies table")
+    p.add_argument("--table", help="agreement: reuse (or keep) this proxies table; fidelity: tables, comma-separated")
     p.add_argument("--data-dir")
     p.add_argument("--compare-with", metavar="REF", help="speed: alternate runs with git REF's code (a temporary worktree)")
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args()
     fn = {"params-flops": cmd_params_flops, "agreement": cmd_agreement, "timing": cmd_timing, "speed": cmd_speed,
           "resume": cmd_resume, "determinism": cmd_determinism, "table": cmd_table, "suite": cmd_suite,
-          "suite-timing": cmd_suite_timing}[args.command]
+          "suite-timing": cmd_suite_timing, "fidelity": cmd_fidelity, "new-timing": cmd_new_timing}[args.command]
     res = fn(args)
     res["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     res["date"] = time.strftime("%Y-%m-%d")

@@ -93,6 +93,7 @@ SHARED: dict[str, Callable[[Any, Any, frozenset[str]], dict]] = {}
 _PROXY_MODULES = (
     "naswot", "synflow", "jacov", "ntk", "params", "flops",
     "snip", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "epe_nas", "zen",
+    "zico", "meco", "swap", "linear_regions",  # module swap also registers reg_swap (listed last)
 )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ LOWER_IS_BETTER = frozenset({"ntk", "plain"})
 PROXY_NAMES = (
     "naswot", "synflow", "jacov", "ntk", "params", "flops",
     "snip", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "epe_nas", "zen",
+    "zico", "meco", "swap", "linear_regions", "reg_swap",
 )  # fmt: skip
 
 
