@@ -179,3 +179,18 @@ def test_surrogate_exploit_every_and_its_validation(data_dir):
         make(exploit_every=0)
     runs = [list(run_mo_search(make(exploit_every=1), obj, 15).history["arch"]) for _ in range(2)]
     assert runs[0] == runs[1] and runs[0] != list(run_mo_search(make(), obj, 15).history["arch"])
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], {}),  # the classes' tuned defaults (nsga2 20, mo-rea 20 / 5), not single-objective REA's 10 / 3
+    (["--population-size", "8", "--sample-size", "4"], {"population_size": 8, "sample_size": 4}),
+])
+def test_cli_population_flags_reach_mo_rea_only_when_given(data_dir, capsys, monkeypatch, argv, expected):
+    import graf.search.multi as multi
+
+    seen = []
+    real = multi.make_mo_strategy
+    monkeypatch.setattr(multi, "make_mo_strategy", lambda *a, **kw: seen.append(kw.get("options")) or real(*a, **kw))
+    assert main(["search", "--data-dir", str(data_dir), "--objectives", "cifar10,hw:cifar10:raspi4_latency",
+                 "--algorithm", "mo-rea", "--budget", "5", "--seeds", "1", "--quiet", *argv]) == 0
+    assert seen and all(opts == expected for opts in seen)

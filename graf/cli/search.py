@@ -35,8 +35,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
     p.add_argument("--target", default=None, help=f"search-signal column (defaults: {defaults})")
     p.add_argument("--test", default=None, help="reported test-accuracy column (default: see --target)")
-    p.add_argument("--population-size", type=int, default=10, help="REA/AREA/surrogate-REA population (default: 10)")
-    p.add_argument("--sample-size", type=int, default=3, help="REA tournament size (default: 3)")
+    p.add_argument("--population-size", type=int, default=None,
+                   help="REA/AREA/surrogate-REA population (default: 10); with --objectives, nsga2's generation and "
+                        "mo-rea's population (default: 20)")
+    p.add_argument("--sample-size", type=int, default=None,
+                   help="REA tournament size (default: 3); with --objectives, mo-rea's (default: 5)")
     p.add_argument("--candidates", type=int, default=None,
                    help="surrogate-REA: children scored per query (default: 100); surrogate-BO: the nets with the best "
                         "prior among which each query is chosen (default: 1000)")
@@ -93,6 +96,8 @@ def run(args: argparse.Namespace) -> dict:
         from graf.cli.search_mo import run_objectives
 
         return run_objectives(args)
+    args.population_size = 10 if args.population_size is None else args.population_size
+    args.sample_size = 3 if args.sample_size is None else args.sample_size
     import numpy as np
     from tqdm import tqdm
 

@@ -47,10 +47,10 @@ def run_objectives(args: argparse.Namespace) -> dict:
     options: dict = {}
     info: dict = {}
     features = known = prior = None
-    if args.algorithm in ("nsga2", "mo-rea"):
-        options["population_size"] = args.population_size
-    if args.algorithm == "mo-rea":
-        options["sample_size"] = args.sample_size
+    if args.algorithm in ("nsga2", "mo-rea") and args.population_size is not None:
+        options["population_size"] = args.population_size  # else the class's tuned default (20)
+    if args.algorithm == "mo-rea" and args.sample_size is not None:
+        options["sample_size"] = args.sample_size  # else 5
     if args.algorithm == "surrogate-bo":
         prior, prior_source = _prior(args, space)
         default_inputs = "graf,proxies" if prior is not None else "graf"
