@@ -20,7 +20,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ import pandas as pd
 from graf.data.benchmarks import Benchmark
 from graf.spaces.nb201 import NB201Arch
 
-__all__ = ["read_naslib_zc", "write_naslib_zc", "naslib_frame", "TIME_SUFFIX", "NaslibValBenchmark", "score_columns"]
+__all__ = ["read_naslib_zc", "write_naslib_zc", "naslib_frame", "TIME_SUFFIX", "NaslibValBenchmark", "score_columns", "canonical_keys"]
 
 TIME_SUFFIX = ".time"
 _RECORD_MARKER = "val_accuracy"
@@ -84,6 +84,18 @@ def score_columns(table: pd.DataFrame) -> list[str]:
     """The value columns of a :func:`read_naslib_zc` table: ``val_accuracy`` and the proxies' scores
     (no ``.time`` columns, no ``idx`` / ``arch`` bookkeeping)."""
     return [c for c in table.columns if not str(c).endswith(TIME_SUFFIX) and c not in ("idx", "arch")]
+
+
+def canonical_keys(table: pd.DataFrame, parse: Callable[[Any], Any], path) -> list[str]:
+    """The canonical string of every ``key`` of a :func:`read_naslib_zc` table, in file order,
+    parsed by ``parse`` (a space's ``Arch.parse``); a bad key is a ValueError naming the file."""
+    archs = []
+    for key in table.index.get_level_values("key"):
+        try:
+            archs.append(str(parse(key)))
+        except ValueError as exc:
+            raise ValueError(f"{path}: bad architecture key {key!r}: {exc}") from None
+    return archs
 
 
 def _plain(value: Any) -> Any:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from graf.data.benchmarks import register_benchmark
-from graf.data.naslib import TIME_SUFFIX, NaslibValBenchmark, read_naslib_zc
+from graf.data.naslib import NaslibValBenchmark, canonical_keys, read_naslib_zc, score_columns
 from graf.data.paths import data_file
 from graf.spaces.nb101 import NB101Arch
 
@@ -44,16 +44,9 @@ def load_nb101(data_dir: "str | os.PathLike | None" = None) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _keys(path: Path) -> pd.DataFrame:
     raw = read_naslib_zc(path)
-    keys = list(raw.index.get_level_values("key"))
-    archs = []
-    for key in keys:
-        try:
-            archs.append(str(NB101Arch.parse(key)))
-        except ValueError as exc:
-            raise ValueError(f"{path}: bad architecture key {key!r}: {exc}") from None
-    keep = [c for c in raw.columns if not str(c).endswith(TIME_SUFFIX) and c not in ("idx", "arch")]
-    out = raw[keep].astype(float)
-    out.index = pd.Index(keys, name="key")
+    archs = canonical_keys(raw, NB101Arch.parse, path)
+    out = raw[score_columns(raw)].astype(float)
+    out.index = pd.Index(raw.index.get_level_values("key"), name="key")
     out.insert(0, "arch", archs)
     return out
 

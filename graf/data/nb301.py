@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from graf.data.benchmarks import register_benchmark
-from graf.data.naslib import NaslibValBenchmark, read_naslib_zc, score_columns
+from graf.data.naslib import NaslibValBenchmark, canonical_keys, read_naslib_zc, score_columns
 from graf.data.paths import data_file
 from graf.spaces.nb301 import NB301Arch
 
@@ -39,10 +39,7 @@ def load_nb301(data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
 def _table(path: Path) -> pd.DataFrame:
     """:func:`load_nb301`, read and parsed once per file (callers must not modify it)."""
     raw = read_naslib_zc(path)
-    try:
-        archs = [str(NB301Arch.parse(k)) for k in raw.index.get_level_values("key")]
-    except ValueError as exc:
-        raise ValueError(f"{path}: bad architecture key: {exc}") from exc
+    archs = canonical_keys(raw, NB301Arch.parse, path)
     out = raw[score_columns(raw)].copy()
     out.index = pd.Index(archs, name="arch")
     if out.index.has_duplicates:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from graf.data.benchmarks import Benchmark, register_benchmark
-from graf.data.naslib import TIME_SUFFIX, read_naslib_zc
+from graf.data.naslib import canonical_keys, read_naslib_zc, score_columns
 from graf.data.paths import data_file, read_table
 from graf.spaces.tnb101_micro import TASKS, TNB101MicroArch
 
@@ -84,12 +84,8 @@ def load_naslib_tasks(data_dir: "str | os.PathLike | None" = None) -> pd.DataFra
 def _naslib_tasks(path: Path) -> pd.DataFrame:
     """:func:`load_naslib_tasks`, read and parsed once per file (callers must not modify it)."""
     raw = read_naslib_zc(path)
-    try:
-        archs = [str(TNB101MicroArch.parse(k)) for k in raw.index.get_level_values("key")]
-    except ValueError as exc:
-        raise ValueError(f"{path}: bad architecture key: {exc}") from exc
-    keep = [c for c in raw.columns if not str(c).endswith(TIME_SUFFIX) and c not in ("idx", "arch")]
-    out = raw[keep].copy()
+    archs = canonical_keys(raw, TNB101MicroArch.parse, path)
+    out = raw[score_columns(raw)].copy()
     out.index = pd.MultiIndex.from_arrays([raw.index.get_level_values("dataset"), archs], names=["task", "arch"])
     return out
 
