@@ -91,6 +91,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "nsga2 or mo-rea; returns the Pareto set and its hypervolume ratio")
 
 
+def check_budget_and_seeds(args: argparse.Namespace, *, whole: bool, what: str) -> None:
+    """``--budget`` finite and > 0 (a whole number when ``whole``; ``what`` names it in the
+    error), a known ``--budget-unit``, and ``--seeds`` >= 1."""
+    if not (args.budget > 0 and math.isfinite(args.budget)):
+        raise ValueError(f"--budget must be a finite number > 0, got {args.budget:g}")
+    if args.budget_unit not in ("queries", "seconds"):
+        raise ValueError(f"unknown --budget-unit {args.budget_unit!r}; available: queries, seconds")
+    if whole and args.budget != int(args.budget):
+        raise ValueError(f"{what} must be a whole number, got {args.budget:g}")
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+
+
 def run(args: argparse.Namespace) -> dict:
     if args.objectives is not None:
         from graf.cli.search_mo import run_objectives
@@ -111,14 +124,8 @@ def run(args: argparse.Namespace) -> dict:
     space = get_space(args.space)
     if args.algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {args.algorithm!r}; available: {', '.join(ALGORITHMS)}")
-    if not (args.budget > 0 and math.isfinite(args.budget)):
-        raise ValueError(f"--budget must be a finite number > 0, got {args.budget:g}")
-    if args.budget_unit not in ("queries", "seconds"):
-        raise ValueError(f"unknown --budget-unit {args.budget_unit!r}; available: queries, seconds")
-    if (args.budget_unit == "queries" or args.algorithm in ("naswot", "proxy-rea")) and args.budget != int(args.budget):
-        raise ValueError(f"a query budget (or NASWOT's N) must be a whole number, got {args.budget:g}")
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    check_budget_and_seeds(args, whole=args.budget_unit == "queries" or args.algorithm in ("naswot", "proxy-rea"),
+                           what="a query budget (or NASWOT's N)")
     from graf.cli.train import SearchSession, history_output, search_objective
 
     history_path = history_output(args)

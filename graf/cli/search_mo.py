@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 
@@ -14,7 +13,7 @@ def run_objectives(args: argparse.Namespace) -> dict:
     import numpy as np
     from tqdm import tqdm
 
-    from graf.cli.search import _prior, pd_concat, search_pool
+    from graf.cli.search import _prior, check_budget_and_seeds, pd_concat, search_pool
     from graf.search import surrogate_features
     from graf.search.multi import MO_ALGORITHMS, MultiObjective, make_mo_strategy, run_mo_search
     from graf.spaces import get_space
@@ -24,14 +23,7 @@ def run_objectives(args: argparse.Namespace) -> dict:
     space = get_space(args.space)
     if args.algorithm not in MO_ALGORITHMS:
         raise ValueError(f"unknown algorithm {args.algorithm!r} for --objectives; available: {', '.join(MO_ALGORITHMS)}")
-    if not (args.budget > 0 and math.isfinite(args.budget)):
-        raise ValueError(f"--budget must be a finite number > 0, got {args.budget:g}")
-    if args.budget_unit not in ("queries", "seconds"):
-        raise ValueError(f"unknown --budget-unit {args.budget_unit!r}; available: queries, seconds")
-    if args.budget_unit == "queries" and args.budget != int(args.budget):
-        raise ValueError(f"a query budget must be a whole number, got {args.budget:g}")
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    check_budget_and_seeds(args, whole=args.budget_unit == "queries", what="a query budget")
     if getattr(args, "objective", None) == "train" or getattr(args, "resume", False) or \
             getattr(args, "workers", None) not in (None, 1) or getattr(args, "scheduler", None):
         raise ValueError("--objectives searches the benchmark tables; --objective train, --workers, --scheduler and "
