@@ -54,6 +54,30 @@ def test_naswot_kernel_by_hand():
     assert get_proxy("naswot").compute(_ThreeRelus(), x) == pytest.approx(math.log(1248), rel=1e-12)
 
 
+def test_code_gram_is_the_exact_count_of_shared_ones():
+    from proxies._forward import _code_gram
+
+    codes = torch.from_numpy(np.random.default_rng(0).random((7, 5000)) > 0.3)
+    c = codes.numpy().astype(np.int64)
+    np.testing.assert_array_equal(_code_gram(codes).numpy(), c @ c.T)  # integer arithmetic, exact
+
+
+def test_naswot_and_jacov_reproduce_the_committed_table(data_dir):
+    # the packaged table was computed with an int8 kernel on another CPU; the float32 kernel
+    # used now must give the same bits (its partial sums are exact integers)
+    import pandas as pd
+
+    from graf.data.paths import DEFAULT_PROXIES_FILE
+
+    table = pd.read_parquet(DEFAULT_PROXIES_FILE)
+    valid = table.index[table["error"] == ""]
+    archs = list(np.random.default_rng(3).choice(valid.to_numpy(), size=3, replace=False))
+    x = cifar10_batch(64, 0, data_dir)
+    for a in archs:
+        got = compute_proxies(build_network(a, seed=0), x, ["naswot", "jacov"], seed=0)
+        assert (got["naswot"], got["jacov"]) == (table.at[a, "naswot"], table.at[a, "jacov"]), a
+
+
 def test_naswot_singular_kernel_is_a_clear_failure():
     x = torch.ones(3, 1, 2, 2)  # identical samples -> identical codes -> singular K
     with pytest.raises(ProxyError, match="singular"):
@@ -261,3 +285,54 @@ def test_batch_stats_norm_equals_training_mode_batchnorm():
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(gx_ours, gx_ref, rtol=1e-4, atol=1e-5)
     assert float(bn.running_mean.abs().sum()) == 0.0  # running statistics untouched
+
+
+# --------------------------------------------------------------------------- NB101 and NB301 (DARTS) networks
+NB101_ARCH = "01010-00101-00001-00001-00000|conv3x3,conv1x1,maxpool3x3"
+# every DARTS op in both cells; the reduction cell's stride-2 ops include skip (FactorizedReduce), sep and dil
+NB301_ARCH = ("[[(0, 3), (1, 4), (0, 5), (1, 6), (0, 0), (2, 2), (2, 3), (3, 1)], "
+              "[(0, 2), (1, 5), (0, 6), (1, 3), (0, 1), (2, 4), (1, 2), (3, 0)]]")
+
+
+def _small_net(space: str, seed: int = 0):
+    from proxies.network import network_builder
+
+    return network_builder(space)(NB101_ARCH if space == "nb101" else NB301_ARCH, seed=seed, C=4, N=1)
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb301"])
+def test_ntk_matrix_of_nb101_and_darts_networks_matches_per_sample_backward_passes(space):
+    # DARTS: depthwise 3x3 / 5x5 convs, dilated ones, stride-2 ones, non-affine BatchNorms, and
+    # TE-NAS's last BatchNorm + ReLU before the pooling (without it every cell's output, which ends in
+    # BatchNorm, has zero mean per sample over (H, W): the pooling averages it away and Θ is 0)
+    from proxies._stateless import swapped_modules
+    from proxies.ntk import _last_activation
+
+    net = _small_net(space)
+    x = synthetic_batch(4, 1)
+    values = kaiming_normal_tensors(net, torch.Generator().manual_seed(4))
+    fresh = copy.deepcopy(net)
+    with torch.no_grad():
+        for name, p in fresh.named_parameters():
+            p.copy_(values[name])
+    if space == "nb301":
+        assert float(ntk_matrix(net, x, values).abs().max()) < 1e-12  # no last activation: Θ = 0 up to rounding
+        c = fresh.classifier.in_features
+        fresh.global_pooling = nn.Sequential(nn.BatchNorm2d(c, affine=False), nn.ReLU(), fresh.global_pooling)
+        with swapped_modules(net, _last_activation):
+            theta = ntk_matrix(net, x, values)
+    else:
+        theta = ntk_matrix(net, x, values)
+    ref = _ntk_reference(fresh, x)
+    torch.testing.assert_close(theta, ref, rtol=2e-5, atol=1e-6 * float(ref.abs().max()))
+    assert math.isfinite(condition_number(theta))
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb301"])
+def test_every_registered_proxy_runs_on_nb101_and_nb301(space):
+    net = _small_net(space)
+    x = synthetic_batch(8, 0)
+    res = compute_proxies(net, x, available(), seed=0, labels=torch.arange(8) % 10)
+    assert set(res) == set(available())
+    bad = {k: v for k, v in res.items() if not (isinstance(v, float) and math.isfinite(v))}
+    assert not bad, bad
