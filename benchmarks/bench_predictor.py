@@ -10,6 +10,14 @@ Run from the repo root, one part at a time, in the background (n_jobs=1, shared 
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py latency [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robustness [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robust-shap --shap-backends shap
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py flan [--seeds 3] [--resume]
+
+``flan``: FLAN's protocol (Akhauri & Abdelfattah, ICML'24): all 15625 NB201 nets, train on 32 /
+128 / 256 / 512, test on all the others (the 341 cells whose input never reaches the output
+included), ``cifar10_val_naslib``, inputs graf,proxies,onehot from the project's own table.
+Configurations (``FLAN``): the features of each net (missing proxies dropped, the earlier
+baseline) or of its pruned equivalent with missing proxies kept (``build_dataset(pruned=True,
+keep_missing_proxies=True)``).
 
 ``latency``: every HW-NAS-Bench metric of CIFAR-10 (``hw:cifar10:<metric>``), the lookup-table
 model ``lut`` on the ``onehot`` group against ``rf`` on ``graf`` (the protocol's nets: the valid
@@ -75,6 +83,10 @@ LATENCY_MODELS = [("lut", "onehot"), ("rf", "graf")]
 #: adversarial accuracies (CIFAR-10, eps 1/255) and the input sets they are predicted from
 ROBUST_TARGETS = ["robust:pgd@Linf_eps-1.0", "robust:fgsm@Linf_eps-1.0", "robust:aa_apgd-ce@Linf_eps-1.0"]
 ROBUST_INPUTS = ["graf", "graf,zcp"]
+#: flan part: (recipe, pruned features + missing proxies kept) on all 15625 NB201 nets
+FLAN = [("rf+et+catboost+gnn-pruned", True), ("rf+et+catboost+gnn", False)]
+FLAN_INPUTS = "graf,proxies,onehot"
+FLAN_SIZES = [32, 128, 256, 512]
 #: robust-shap part: (target, inputs) explained at 1024 train nets, seed 0
 ROBUST_SHAP = [("robust:pgd@Linf_eps-1.0", "graf,zcp"), ("cifar10_val_naslib", "graf,zcp")]
 
@@ -101,21 +113,31 @@ def _done(part: str) -> set[str]:
 
 
 def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_file=None, drop=False, nets=None,
-               space="nb201"):
+               space="nb201", pruned=False, keep=False, nets_label=None):
     start = time.perf_counter()
     ds = build_dataset(
         target,
         inputs,
         proxies_file=proxies_file,
         drop_missing_proxies=drop,
+        keep_missing_proxies=keep,
+        pruned=pruned,
         nets=nets,
         data_dir=os.environ.get("GRAF_DATA_DIR"),
         space=space,
     )
     res = evaluate_predictor(ds.X, ds.y, train_sizes=sizes, seeds=seeds, model=model, n_jobs=1, progress=True)
     cmd = _command(space, target, inputs, sizes, seeds, model)
-    if nets is not None and not proxies_file:
+    if nets_label:
+        cmd += f" --archs <{nets_label}>"
+    elif nets is not None and not proxies_file:
         cmd += f" --archs <the {len(nets)} nets with complete own proxies>"
+    if drop and not proxies_file:
+        cmd += " --drop-missing-proxies"
+    if pruned:
+        cmd += " --pruned-features"
+    if keep:
+        cmd += " --keep-missing-proxies"
     if proxies_file:
         cmd += f" --proxies-file {proxies_file}" + (" --drop-missing-proxies" if drop else "")
     _record(
@@ -131,6 +153,8 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
             "nets": len(ds.X),
             "n_features": ds.X.shape[1],
             "dropped": ds.dropped,
+            "pruned_features": ds.pruned,
+            "missing_proxies_kept": ds.missing_proxies,
             "results": res.summary(),
             # tau of every run, by train size in seed order (for checks on a subset of seeds)
             "tau_by_seed": {str(n): g.sort_values("seed")["tau"].tolist() for n, g in res.runs.groupby("train_size")},
@@ -142,7 +166,8 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("part", choices=["anchors", "beat", "proxies", "shap", "tnb101", "latency", "robustness", "robust-shap"])
+    p.add_argument("part", choices=["anchors", "beat", "proxies", "shap", "tnb101", "latency", "robustness", "robust-shap",
+                                    "flan"])
     p.add_argument("--resume", action="store_true",
                    help="tnb101, latency and robustness parts: skip configurations already recorded")
     p.add_argument("--seeds", type=int, default=20)
@@ -191,6 +216,18 @@ def main(argv=None) -> int:
             if _command("nb201", target, inputs, sizes, args.seeds, model) + " --json" in done:
                 continue
             run_config(args.part, target, inputs, model=model, seeds=args.seeds, sizes=sizes)
+    elif args.part == "flan":
+        from graf.spaces import get_space
+
+        nets = [str(a) for a in get_space("nb201").enumerate()]
+        done = _done("flan") if args.resume else set()
+        for model, pruned in FLAN:
+            cmd = _command("nb201", "cifar10_val_naslib", FLAN_INPUTS, FLAN_SIZES, args.seeds, model)
+            cmd += " --archs <all 15625>" + (" --pruned-features --keep-missing-proxies" if pruned else " --drop-missing-proxies")
+            if cmd + " --json" in done:
+                continue
+            run_config("flan", "cifar10_val_naslib", FLAN_INPUTS, model=model, seeds=args.seeds, sizes=FLAN_SIZES,
+                       nets=nets, drop=not pruned, pruned=pruned, keep=pruned, nets_label="all 15625")
     elif args.part == "robust-shap":
         from graf.predictor.explain import explain
 

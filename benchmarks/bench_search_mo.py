@@ -45,6 +45,7 @@ CONFIGS = {
     "ours": ("surrogate-bo", {}),
     "ours-init10": ("surrogate-bo", {"n_init": 10}),
     "ours-allnets": ("surrogate-bo", {"n_candidates": None}),
+    "ours-c5000": ("surrogate-bo", {"n_candidates": 5000}),
     "ours-parego": ("surrogate-bo", {"acquisition": "parego"}),
     "ours-exploit3": ("surrogate-bo", {"exploit_every": 3}),
     "ours-exploit5": ("surrogate-bo", {"exploit_every": 5}),

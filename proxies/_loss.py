@@ -43,6 +43,7 @@ __all__ = [
     "check_labels",
     "weight_layers",
     "conv_weight_grad",
+    "per_sample_conv_weight_grads",
     "CACHE_KEY",
 ]
 
@@ -94,38 +95,51 @@ def _as_batch(batch) -> torch.Tensor:
     return batch.detach().to(torch.float32)
 
 
-def conv_weight_grad(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """``∂L/∂W`` of a convolution (shape of its weight) from its input and output gradient ``delta``.
+def per_sample_conv_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Per-sample gradients of a convolution's weight: ``(grads, transposed)``, ``grads[i]`` that of sample i.
 
-    The sum over the batch of per-sample weight gradients, each one a batched matrix
-    product per sample, then one sum over the batch dimension: the same bits for any
-    number of threads (PyTorch's own convolution weight gradient splits the batch sum
-    between threads).
+    Sample i's gradient is the weight gradient of the convolution of ``inp[i]`` (B, C_in, H, W)
+    with output gradient ``delta[i]``. ``grads`` is (B, C_out, C_in / groups, k_h * k_w), the
+    weight's element order, or (B, C_out, k_h * k_w, C_in) when ``transposed`` (ungrouped
+    'same' convolutions: the order the shifted products give; inner products between samples,
+    all the NTK uses, do not depend on it). Three computations, each giving the same bits for
+    any number of threads (PyTorch's own weight gradient, summed over the batch, does not):
+
+    * an ungrouped 1x1 convolution (stride 1, no padding): one matrix product per sample;
+    * a 'same' convolution (stride 1, output the input's size, ``2 p = d (k - 1)``, any
+      dilation d): with the input zero-padded and flattened row by row (row length W + 2p),
+      kernel offset (u, v) is a shift by ``d_h u (W + 2p) + d_w v``; the output gradient, laid
+      out on the same rows (zeros in the padding columns), meets each shift in one batched
+      matrix product on views (ungrouped) or one product and per-sample sum over the positions
+      (depthwise: groups = C_in = C_out), without building the patch matrix;
+    * anything else (strided, other grouped convolutions): one grouped convolution backward,
+      the samples stacked along the channels as groups.
     """
-    if not isinstance(conv.padding, tuple) or conv.groups != 1 or conv.dilation != (1, 1):
-        raise ValueError("the loss-gradient proxies support ungrouped, undilated convolutions with numeric padding only")
+    if not isinstance(conv.padding, tuple) or conv.padding_mode != "zeros":
+        raise ValueError(
+            "the per-sample weight gradients support convolutions with numeric zero padding only, got "
+            f"padding={conv.padding!r}, padding_mode={conv.padding_mode!r}"
+        )
     n, c_in, h, w = inp.shape
-    c_out = conv.out_channels
-    (k_h, k_w), (s_h, s_w), (p_h, p_w) = conv.kernel_size, conv.stride, conv.padding
+    c_out, groups = conv.out_channels, conv.groups
+    (k_h, k_w), (s_h, s_w), (p_h, p_w), (d_h, d_w) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
     d = delta.permute(0, 2, 3, 1)  # (B, H_out, W_out, C_out); a view of a channels-last tensor
     x = inp.permute(0, 2, 3, 1)
-    if (k_h, k_w, s_h, s_w, p_h, p_w) == (1, 1, 1, 1, 0, 0):
-        per_sample = torch.bmm(d.reshape(n, -1, c_out).transpose(1, 2), x.reshape(n, -1, c_in))  # (B, C_out, C_in)
-        return per_sample.sum(0).view(c_out, c_in, 1, 1)
-    if (s_h, s_w) == (1, 1) and delta.shape[2:] == inp.shape[2:] and 2 * p_h == k_h - 1 and 2 * p_w == k_w - 1:
-        # 'same' convolution: with the input zero-padded and flattened row by row (row length
-        # W + 2p), kernel offset (u, v) is a shift by u * (W + 2p) + v; the output gradient,
-        # laid out on the same rows (zeros in the padding columns), meets each shift in one
-        # batched matrix product on views (as in the NTK proxy)
+    depthwise = groups == c_in == c_out
+    if groups == 1 and (k_h, k_w, s_h, s_w, p_h, p_w) == (1, 1, 1, 1, 0, 0):
+        return torch.bmm(d.reshape(n, -1, c_out).transpose(1, 2), x.reshape(n, -1, c_in)), False  # (B, C_out, C_in)
+    same = (s_h, s_w) == (1, 1) and delta.shape[2:] == inp.shape[2:] and (2 * p_h, 2 * p_w) == (
+        d_h * (k_h - 1), d_w * (k_w - 1))
+    if same and (groups == 1 or depthwise):
         row = w + 2 * p_w
-        xp = F.pad(x, (0, 0, p_w, p_w, p_h, p_h + 1)).reshape(n, -1, c_in)
-        dp = F.pad(d, (0, 0, 0, 2 * p_w)).reshape(n, h * row, c_out).transpose(1, 2)
         length = h * row
-        parts = [torch.bmm(dp, xp[:, u * row + v : u * row + v + length]).sum(0)
-                 for u in range(k_h) for v in range(k_w)]
-        return torch.stack(parts, dim=2).view(c_out, c_in, k_h, k_w)
-    # general case (the stride-2 convolutions): one grouped convolution backward, the samples
-    # stacked along the channels as groups, then the sum over the samples
+        xp = F.pad(x, (0, 0, p_w, p_w, p_h, p_h + 1)).reshape(n, -1, c_in)
+        shifts = [u * d_h * row + v * d_w for u in range(k_h) for v in range(k_w)]
+        if groups == 1:
+            dp = F.pad(d, (0, 0, 0, 2 * p_w)).reshape(n, length, c_out).transpose(1, 2)
+            return torch.stack([torch.bmm(dp, xp[:, s : s + length]) for s in shifts], dim=2), True
+        dp = F.pad(d, (0, 0, 0, 2 * p_w)).reshape(n, length, c_out)
+        return torch.stack([(dp * xp[:, s : s + length]).sum(1) for s in shifts], dim=2).unsqueeze(2), False
     _, grad_weight, _ = torch.ops.aten.convolution_backward(
         delta.reshape(1, n * c_out, *delta.shape[2:]),
         inp.reshape(1, n * c_in, h, w),
@@ -133,13 +147,25 @@ def conv_weight_grad(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) ->
         None,
         [s_h, s_w],
         [p_h, p_w],
-        [1, 1],
+        [d_h, d_w],
         False,
         [0, 0],
-        n,
+        n * groups,
         [False, True, False],
     )
-    return grad_weight.reshape(n, c_out, c_in, k_h, k_w).sum(0)
+    return grad_weight.reshape(n, c_out, *grad_weight.shape[1:]), False
+
+
+def conv_weight_grad(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """``∂L/∂W`` of a convolution (shape of its weight) from its input and output gradient ``delta``.
+
+    The sum over the batch (one sum over the batch dimension) of the per-sample weight
+    gradients of :func:`per_sample_conv_weight_grads`: the same bits for any number of
+    threads (PyTorch's own convolution weight gradient splits the batch sum between threads).
+    """
+    grads, transposed = per_sample_conv_weight_grads(conv, inp, delta)
+    total = grads.sum(0)
+    return (total.transpose(1, 2) if transposed else total).reshape(conv.weight.shape)
 
 
 def _channels_last(t: torch.Tensor) -> torch.Tensor:

@@ -28,9 +28,9 @@ import torch
 from torch import nn
 
 from graf.spaces.nb301 import CELLS, NUM_NODES, OPS, NB301Arch
-from proxies.network import initialised
+from proxies.network import _uninitialised_on_cpu, initialised
 
-__all__ = ["DartsNetwork", "DilConv", "FactorizedReduce", "SepConv", "build_darts_network"]
+__all__ = ["DartsNetwork", "DilConv", "FactorizedReduce", "SepConv", "build_darts_network", "thin_darts_network"]
 
 
 class FactorizedReduce(nn.Module):
@@ -182,3 +182,29 @@ def build_darts_network(
     """
     arch = NB301Arch.parse(arch)
     return initialised(DartsNetwork(arch, C=C, N=N, num_classes=num_classes, device="meta"), seed, arch, init)
+
+
+class _ThinDarts(nn.Module):
+    """One normal cell reading the input as both of its inputs, then BatchNorm2d + ReLU."""
+
+    def __init__(self, arch: NB301Arch, device=None):
+        super().__init__()
+        self.arch = arch
+        self.cell = DartsCell(arch.cell(CELLS[0]), 1, 1, 1, reduction=False, reduction_prev=False, device=device)
+        self.bn = nn.BatchNorm2d(NUM_NODES, device=device)
+        self.relu = nn.ReLU(inplace=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.bn(self.cell(x, x)))
+
+
+def thin_darts_network(arch: Any) -> nn.Module:
+    """The TE-NAS-style thin network of a genotype (for linear_regions), uninitialised.
+
+    TE-NAS's thin DARTS network (``C=1, N=1, depth=1, use_stem=False``) keeps only the first
+    cell: here the normal cell at C = 1 on a 1-channel input, which is both of the cell's
+    inputs (no stem: each through its ReLU-Conv1x1-BN preprocessing, 1 -> 1), the four
+    intermediate nodes at 1 channel, their concatenation (4 channels), then BatchNorm2d + ReLU.
+    The reduction cell does not enter it.
+    """
+    return _uninitialised_on_cpu(_ThinDarts(NB301Arch.parse(arch), device="meta"))

@@ -27,14 +27,19 @@ draws them from the whole training set. The score is the mean count over
 from __future__ import annotations
 
 import hashlib
+from typing import Union
 
 import numpy as np
 import torch
 from torch import nn
 
+from graf.spaces.nb101 import NB101Arch
 from graf.spaces.nb201 import NB201Arch
+from graf.spaces.nb301 import NB301Arch
 from proxies._forward import batch_stats_norm
 from proxies._stateless import call_with, forward_hooks, swapped_modules, training_mode
+from proxies.darts_network import thin_darts_network
+from proxies.nb101_network import thin_nb101_network
 from proxies.network import Cell, _uninitialised_on_cpu, init_default, net_seed
 from proxies.registry import register
 
@@ -44,12 +49,28 @@ LR_BATCH_SIZE = 1000
 LR_PATCH = 3
 LR_INITS = 3
 
+#: the architectures with a thin network
+ThinArch = Union[NB201Arch, NB101Arch, NB301Arch]
 
-def thin_network(arch: NB201Arch | str) -> nn.Module:
-    """TE-NAS's thin network of an NB201 cell (one cell, 1 channel, no stem, BN + ReLU), uninitialised."""
+
+def thin_network(arch: ThinArch | str) -> nn.Module:
+    """TE-NAS's thin network of an architecture (one cell, 1 channel, no stem, BN + ReLU), uninitialised.
+
+    NB201 (an :class:`NB201Arch` or its encodings): one NB201 cell at C = 1. NB101 and NB301
+    (their architecture objects): :func:`proxies.nb101_network.thin_nb101_network`,
+    :func:`proxies.darts_network.thin_darts_network`.
+    """
+    if isinstance(arch, NB101Arch):
+        return thin_nb101_network(arch)
+    if isinstance(arch, NB301Arch):
+        return thin_darts_network(arch)
     arch = NB201Arch.parse(arch)
     net = nn.Sequential(Cell(arch, 1, device="meta"), nn.BatchNorm2d(1, device="meta"), nn.ReLU(inplace=False))
     return _uninitialised_on_cpu(net)
+
+
+def _space_arch(arch: ThinArch | str) -> ThinArch:
+    return arch if isinstance(arch, (NB101Arch, NB301Arch)) else NB201Arch.parse(arch)
 
 
 def crop_inputs(images: torch.Tensor, seed: int, *, batches: int = LR_BATCHES, size: int = LR_BATCH_SIZE,
@@ -100,9 +121,9 @@ def count_regions(net: nn.Module, inputs: list[torch.Tensor]) -> int:
     return int(np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel()).size)
 
 
-def linear_regions_score(arch: NB201Arch | str, images: torch.Tensor, *, seed: int, inits: int = LR_INITS) -> float:
+def linear_regions_score(arch: ThinArch | str, images: torch.Tensor, *, seed: int, inits: int = LR_INITS) -> float:
     """Mean over ``inits`` default initialisations of the thin network's number of linear regions."""
-    arch = NB201Arch.parse(arch)
+    arch = _space_arch(arch)
     inputs = crop_inputs(images, seed)
     counts = []
     for i in range(inits):
@@ -116,9 +137,9 @@ def linear_regions_score(arch: NB201Arch | str, images: torch.Tensor, *, seed: i
 def linear_regions(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """Distinct ReLU patterns of TE-NAS's thin net (1 cell, C=1) over 3000 3x3 crops, mean of 3 inits."""
     arch = getattr(net, "arch", None)
-    if not isinstance(arch, NB201Arch):  # a ValueError: compute_proxies records it as this proxy's failure
+    if not isinstance(arch, (NB201Arch, NB101Arch, NB301Arch)):  # a ValueError: compute_proxies records it
         raise ValueError(  # noqa: TRY004
-            "linear_regions builds TE-NAS's thin network of an NB201 cell: the network must be an NB201 "
-            f"TinyNetwork (with an NB201 .arch), got {type(net).__name__}"
+            "linear_regions builds TE-NAS's thin network of the network's cell: the network must be an NB201, "
+            f"NB101 or NB301 network (with its .arch), got {type(net).__name__}"
         )
     return linear_regions_score(arch, batch, seed=seed)

@@ -35,9 +35,9 @@ import torch
 from torch import nn
 
 from graf.spaces.nb101 import OPS, NB101Arch
-from proxies.network import initialised
+from proxies.network import _uninitialised_on_cpu, initialised
 
-__all__ = ["ConvBnRelu", "NB101Cell", "NB101Network", "vertex_channels", "build_nb101_network"]
+__all__ = ["ConvBnRelu", "NB101Cell", "NB101Network", "vertex_channels", "build_nb101_network", "thin_nb101_network"]
 
 
 class ConvBnRelu(nn.Module):
@@ -150,13 +150,14 @@ class NB101Network(nn.Module):
                 layers.append(NB101Cell(matrix, ops, c_in, c_out, device=device))
                 c_in = c_out
         self.cells = nn.Sequential(*layers)
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_out, num_classes, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"NB101Network expects an input of shape (batch, 3, H, W), got {tuple(x.shape)}")
         out = self.cells(self.stem(x))
-        return self.classifier(out.mean(dim=(2, 3)))
+        return self.classifier(self.global_pooling(out).flatten(1))
 
     def extra_repr(self) -> str:
         return f"arch={str(self.arch)!r}, C={self.C}, N={self.N}, num_classes={self.num_classes}"
@@ -172,3 +173,20 @@ def build_nb101_network(
     """
     net = NB101Network(arch, C=C, N=N, num_classes=num_classes, device="meta")
     return initialised(net, seed, net.arch, init)
+
+
+def thin_nb101_network(arch: Any) -> nn.Module:
+    """The TE-NAS-style thin network of an NB101 cell (for linear_regions), uninitialised.
+
+    One cell of the canonical spec on a 1-channel input, no stem, every node at 1 channel: the
+    output has one channel per interior node that feeds it (at least 1), so the channel split
+    gives each of them 1 and every other interior node 1; then BatchNorm2d + ReLU over the
+    output's channels (TE-NAS's thin NB201 network: one cell, C = 1, BN + ReLU).
+    """
+    arch = NB101Arch.parse(arch)
+    matrix, ops = arch.matrix.astype(bool), list(arch.ops[1:-1])
+    c_out = max(1, int(matrix[1:-1, -1].sum()))
+    net = nn.Sequential(NB101Cell(matrix, ops, 1, c_out, device="meta"), nn.BatchNorm2d(c_out, device="meta"),
+                        nn.ReLU(inplace=False))
+    net.arch = arch
+    return _uninitialised_on_cpu(net)

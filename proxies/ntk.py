@@ -27,6 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from graf.spaces.nb301 import NB301Arch
+from proxies._forward import BatchNormLike
+from proxies._loss import per_sample_conv_weight_grads
 from proxies._stateless import call_with, forward_hooks, swapped_modules, training_mode
 from proxies.network import kaiming_normal_tensors, net_seed
 from proxies.registry import ProxyError, register
@@ -59,7 +62,7 @@ class _PerSampleNorm(torch.autograd.Function):
     """BatchNorm in training mode with each sample its own batch: statistics over (H, W) per sample.
 
     The backward pass returns the input gradient and records each sample's gradient of the
-    BatchNorm weight, ``Σ_hw g * xhat`` (B, C), in the recorder. Every reduction is a
+    BatchNorm weight, ``Σ_hw g * xhat`` (B, C), in the recorder (if any). Every reduction is a
     per-sample sum over (H, W) (parallel over samples and channels, so the same for any
     number of threads); statistics in float32, like PyTorch's own BatchNorm.
     """
@@ -83,7 +86,8 @@ class _PerSampleNorm(torch.autograd.Function):
         inv_m = 1.0 / (h * w)
         sum_g = grad.sum(dim=(2, 3), keepdim=True)
         sum_gd = (grad * d).sum(dim=(2, 3), keepdim=True)
-        ctx.recorder.norm_grads.append((sum_gd * invstd).view(n, c))  # Σ_hw g * xhat, per sample and channel
+        if ctx.recorder is not None:  # Σ_hw g * xhat, per sample and channel (affine layers only)
+            ctx.recorder.norm_grads.append((sum_gd * invstd).view(n, c))
         # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = d * invstd
         a = invstd * weight.view(1, c, 1, 1)
         out = torch.addcmul(a * sum_g * (-inv_m), grad, a, out=torch.empty_like(d))
@@ -91,18 +95,17 @@ class _PerSampleNorm(torch.autograd.Function):
         return out, None, None, None, None
 
 
-class _PerSampleBatchNorm(nn.Module):
+class _PerSampleBatchNorm(BatchNormLike):
     """BatchNorm2d in training mode applied to each sample as its own batch (stats over H x W).
 
-    Holds the original layer's ``weight`` and ``bias`` under the same names, and no buffers.
+    Holds the original layer's ``weight`` and ``bias`` under the same names and no other
+    buffers; a non-affine layer (DARTS's cell BatchNorms) normalises with weight 1 and bias 0
+    (buffers), has no parameters and so adds nothing to J.
     """
 
     def __init__(self, bn: nn.BatchNorm2d, recorder: _Recorder):
-        super().__init__()
-        if not bn.affine:
-            raise ValueError("the NTK proxy expects affine BatchNorm layers")
-        self.weight, self.bias, self.eps = bn.weight, bn.bias, bn.eps
-        self.recorder = recorder
+        super().__init__(bn)
+        self.recorder = recorder if bn.affine else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _PerSampleNorm.apply(x, self.weight, self.bias, self.eps, self.recorder)
@@ -117,54 +120,6 @@ def _per_sample_bn(recorder: _Recorder):
         return None
 
     return replace
-
-
-def _per_sample_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """Per-sample gradients of a convolution's weight, (B, C_out, ...) in some fixed element order.
-
-    Sample i's gradient is the weight gradient of the convolution of ``inp[i]`` with output
-    gradient ``delta[i]``. The element order differs between methods, which is fine: only
-    inner products between samples are used. Every method gives the same bits for any number
-    of threads (PyTorch's own weight gradient, summed over the batch, does not).
-    """
-    if not isinstance(conv.padding, tuple) or conv.groups != 1 or conv.dilation != (1, 1):
-        raise ValueError("the NTK proxy supports ungrouped, undilated convolutions with numeric padding only")
-    n, c_in, h, w = inp.shape
-    c_out = conv.out_channels
-    (k_h, k_w), (s_h, s_w), (p_h, p_w) = conv.kernel_size, conv.stride, conv.padding
-    d = delta.permute(0, 2, 3, 1)  # (B, H_out, W_out, C_out); a view of a channels-last tensor
-    x = inp.permute(0, 2, 3, 1)
-    if (k_h, k_w, s_h, s_w, p_h, p_w) == (1, 1, 1, 1, 0, 0):
-        # a 1x1 convolution is one matrix product per sample: (C_out x L) @ (L x C_in)
-        return torch.bmm(d.reshape(n, -1, c_out).transpose(1, 2), x.reshape(n, -1, c_in))
-    if (s_h, s_w) == (1, 1) and delta.shape[2:] == inp.shape[2:] and 2 * p_h == k_h - 1 and 2 * p_w == k_w - 1:
-        # 'same' convolution: with the input zero-padded and flattened row by row (row length
-        # W + 2p), the kernel offset (u, v) is a shift by u * (W + 2p) + v; the output gradient,
-        # laid out on the same rows (zeros in the padding columns), meets each shift in one
-        # batched matrix product on views, without building the patch matrix.
-        row = w + 2 * p_w
-        xp = F.pad(x, (0, 0, p_w, p_w, p_h, p_h + 1)).reshape(n, -1, c_in)
-        dp = F.pad(d, (0, 0, 0, 2 * p_w)).reshape(n, h * row, c_out).transpose(1, 2)
-        length = h * row
-        parts = [torch.bmm(dp, xp[:, u * row + v : u * row + v + length]) for u in range(k_h) for v in range(k_w)]
-        return torch.stack(parts, dim=2)
-    # general case: one grouped convolution backward, the samples stacked along the channels as groups
-    stacked_in = inp.reshape(1, n * c_in, h, w)
-    stacked_delta = delta.reshape(1, n * c_out, *delta.shape[2:])
-    _, grad_weight, _ = torch.ops.aten.convolution_backward(
-        stacked_delta,
-        stacked_in,
-        conv.weight.detach().repeat(n, 1, 1, 1),
-        None,
-        [s_h, s_w],
-        [p_h, p_w],
-        [1, 1],
-        False,
-        [0, 0],
-        n,
-        [False, True, False],
-    )
-    return grad_weight.reshape(n, c_out, *grad_weight.shape[1:])
 
 
 def _gram(g: torch.Tensor) -> torch.Tensor:
@@ -197,7 +152,7 @@ def ntk_matrix(net: nn.Module, batch: torch.Tensor, tensors: dict[str, torch.Ten
     with torch.no_grad():
         for (conv, inp, out), delta in zip(recorder.convs, grads[: len(recorder.convs)]):
             if delta is not None:
-                theta += _gram(_per_sample_weight_grads(conv, inp.detach(), delta))
+                theta += _gram(per_sample_conv_weight_grads(conv, inp.detach(), delta)[0])
         for per_sample in recorder.norm_grads:
             theta += _gram(per_sample)
         for linear, feats in recorder.linears:
@@ -231,8 +186,30 @@ def ntk(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
         raise ValueError(f"the NTK proxy needs a batch of at least 2 samples, got {x.shape[0]}")
     arch = getattr(net, "arch", None)
     conds = []
-    for i in range(NTK_INITS):
-        salt = f"ntk{i}"
-        generator = torch.Generator().manual_seed(net_seed(seed, arch, salt) if arch is not None else seed * 1000 + i)
-        conds.append(condition_number(ntk_matrix(net, x, kaiming_normal_tensors(net, generator, mode="fan_out"))))
+    with swapped_modules(net, _last_activation if isinstance(arch, NB301Arch) else (lambda m: None)):
+        for i in range(NTK_INITS):
+            salt = f"ntk{i}"
+            generator = torch.Generator().manual_seed(net_seed(seed, arch, salt) if arch is not None else seed * 1000 + i)
+            conds.append(condition_number(ntk_matrix(net, x, kaiming_normal_tensors(net, generator, mode="fan_out"))))
     return sum(conds) / len(conds)
+
+
+def _last_activation(module: nn.Module) -> nn.Module | None:
+    """TE-NAS's DARTS network ends in BatchNorm + ReLU before the global pooling: put them in front of it.
+
+    Non-affine (at TE-NAS's init, weight 1 and bias 0, the same function), so no new parameters.
+    """
+    if isinstance(module, nn.AdaptiveAvgPool2d):
+        return _BatchNormReLUPool(module)
+    return None
+
+
+class _BatchNormReLUPool(nn.Module):
+    """A lazily sized non-affine BatchNorm2d, ReLU, then the network's own pooling."""
+
+    def __init__(self, pool: nn.AdaptiveAvgPool2d):
+        super().__init__()
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(F.relu(_PerSampleNorm.apply(x, torch.ones(x.shape[1]), torch.zeros(x.shape[1]), 1e-5, None)))

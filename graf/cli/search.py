@@ -9,7 +9,7 @@ import time
 
 from graf.cli import Terminated, add_space_argument, progress, say, stopped
 
-HELP = "search a benchmark with surrogate-bo (default), random, naswot, rea, area, surrogate-rea, reinforce, tpe or proxy-rea over seeds; history table + JSON summary"
+HELP = "search a benchmark with surrogate-bo (default), random, naswot, rea, area, surrogate-rea, reinforce, tpe, proxy-rea or tenas over seeds; history table + JSON summary"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,8 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "a task, class_scene (default), class_object, ...)")
     p.add_argument("--algorithm", default="surrogate-bo",
                    help="surrogate-bo (default: forest-surrogate Bayesian optimisation with a zero-cost prior), "
-                        "random, naswot, rea, area, surrogate-rea, reinforce, tpe (optuna; the search extra) or proxy-rea "
-                        "(REA on a proxy, no queries)")
+                        "random, naswot, rea, area, surrogate-rea, reinforce, tpe (optuna; the search extra), proxy-rea "
+                        "(REA on a proxy, no queries) or tenas (TE-NAS's pruning of an NB201 supernet, no queries; "
+                        "needs torch)")
     p.add_argument("--budget", type=float, default=100,
                    help="search budget in --budget-unit; for naswot: N, the number of nets scored (default: 100)")
     p.add_argument("--budget-unit", default="queries",
@@ -70,6 +71,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--learning-rate", type=float, default=0.01, help="reinforce: Adam's step size (default: 0.01)")
     p.add_argument("--momentum", type=float, default=0.9,
                    help="reinforce: momentum of the moving-average baseline (default: 0.9)")
+    p.add_argument("--ntk-method", default="sample",
+                   help="tenas: sample (each sample its own BatchNorm batch, fast) or batch (TE-NAS's: BatchNorm over "
+                        "the NTK batch, one backward pass per sample, about 25x slower) (default: sample)")
     p.add_argument("--valid-only", action="store_true", help="search only the valid nets (nb201: 9445)")
     p.add_argument("--score-source", default="auto",
                    help="auto, table, compute or published: NASWOT scores for naswot/area: proxies table, computed+cached, or published nwot (valid nets only)")
@@ -171,8 +175,13 @@ def run(args: argparse.Namespace) -> dict:
         info["kappa"] = args.kappa
         if args.warm_start == "naswot":
             options["scores"] = scores
+    if args.algorithm == "tenas":
+        if args.ntk_method not in ("sample", "batch"):
+            raise ValueError(f"unknown --ntk-method {args.ntk_method!r}; available: sample, batch")
+        options.update(dataset=objective.dataset, data_dir=args.data_dir, ntk_method=args.ntk_method)
+        info["ntk_method"] = args.ntk_method
     unit = "queries" if args.algorithm in ("naswot", "proxy-rea") else args.budget_unit
-    tests, targets, queries, seconds, histories = [], [], [], [], []
+    tests, targets, queries, seconds, histories, search_seconds = [], [], [], [], [], []
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
     def write_history() -> None:
         table = pd_concat(histories).rename(columns={"order": "query"})
@@ -182,8 +191,10 @@ def run(args: argparse.Namespace) -> dict:
     try:
         for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed",
                          disable=not progress(args)):
+            made = time.perf_counter()
             strategy = make_strategy(args.algorithm, seed=seed, budget=args.budget, scores=scores, features=features,
                                      valid_only=valid_only, options=options, space=space, pool=pool)
+            search_seconds.append(time.perf_counter() - made)
             result = run_search(strategy, objective, args.budget, unit=unit, **session.options(seed))
             tests.append(result.test)
             targets.append(result.target)
@@ -224,6 +235,7 @@ def run(args: argparse.Namespace) -> dict:
         "wall_seconds": wall,
         **info,
         **session.info(objective),
+        **({"search_seconds_mean": float(np.mean(search_seconds))} if args.algorithm == "tenas" else {}),
     }
     if history_path is not None:
         out["history"] = str(history_path)

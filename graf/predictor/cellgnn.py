@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from graf.predictor.cells import cell_from_onehot
+from graf.predictor.cells import cell_from_onehot, prune_cells
 
 __all__ = ["CellGNNRegressor", "cell_from_onehot"]
 
@@ -99,6 +99,10 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
         Weight of the pairwise logistic ranking loss next to the squared error (0 turns it off).
     n_models : int
         Networks from different initialisations whose predictions are averaged.
+    prune : bool
+        Read each cell with its dead edges set to ``none`` (:func:`graf.predictor.cells.prune_cells`),
+        so cells that compute the same thing look the same, and a cell whose output receives
+        nothing looks like the all-``none`` cell. A no-op on NB201's valid nets.
     random_state : int or None
         Seeds the initialisations (and, above 1024 training nets, the nets drawn for the
         ranking loss each epoch).
@@ -112,6 +116,7 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
         weight_decay: float = 1e-2,
         rank_weight: float = 1.0,
         n_models: int = 5,
+        prune: bool = False,
         random_state: int | None = None,
     ):
         self.dim = dim
@@ -120,6 +125,7 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.rank_weight = rank_weight
         self.n_models = n_models
+        self.prune = prune
         self.random_state = random_state
 
     def _check_params(self):
@@ -132,9 +138,15 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
             if not np.isfinite(value) or value < 0 or (name == "learning_rate" and value == 0):
                 raise ValueError(f"CellGNNRegressor: {name} must be a finite number >= 0 (> 0 for learning_rate), got {value!r}")
 
+    def _cells(self, X):
+        edges, ops, op_index = cell_from_onehot(X, reader="the cell GNN")
+        if self.prune:
+            op_index = prune_cells(edges, op_index, ops.index("none") if "none" in ops else None)
+        return edges, ops, op_index
+
     def fit(self, X, y):
         self._check_params()
-        edges, ops, op_index = cell_from_onehot(X, reader="the cell GNN")
+        edges, ops, op_index = self._cells(X)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(y) != len(op_index):
             raise ValueError(f"X has {len(op_index)} rows but y has {len(y)}")
@@ -181,7 +193,7 @@ class CellGNNRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "networks_")
-        edges, ops, op_index = cell_from_onehot(X, reader="the cell GNN")
+        edges, ops, op_index = self._cells(X)
         if edges != self.edges_ or ops != self.ops_:
             raise ValueError("X's onehot columns describe other edges or ops than the ones the model was fitted on")
         torch = _import_torch()

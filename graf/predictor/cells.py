@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["cell_from_onehot"]
+__all__ = ["cell_from_onehot", "prune_cells"]
 
 _COLUMN = re.compile(r"^onehot\.(\d+)-(\d+)\.(.+)$")
 
@@ -58,3 +58,30 @@ def cell_from_onehot(X: pd.DataFrame, *, reader: str = "the model") -> tuple[lis
             f"net {X.index[row]!r}: edge {s}-{t} must have exactly one op set to 1 in its onehot columns"
         )
     return edges, ops, onehot.argmax(axis=2)
+
+
+def prune_cells(edges: list[tuple[int, int]], op_index: np.ndarray, none_op: int | None) -> np.ndarray:
+    """``op_index`` with every edge off all input-to-output paths set to ``none_op``.
+
+    Node 0 is the input and the highest node the output. An edge ``(s, t)`` carrying an op other
+    than ``none_op`` stays when ``s`` is reachable from the input and the output is reachable
+    from ``t`` over such edges; every other edge becomes ``none_op``. Equivalent cells (a branch
+    that never receives the input, or whose result never reaches the output, computes nothing)
+    then have the same rows, and a cell whose output receives nothing has only ``none_op``.
+    Without a ``none`` op (``none_op`` None) nothing is pruned.
+    """
+    op_index = np.asarray(op_index)
+    if none_op is None:
+        return op_index.copy()
+    n_nodes = max(t for _, t in edges) + 1
+    live = op_index != none_op
+    forward = np.zeros((len(op_index), n_nodes), dtype=bool)
+    forward[:, 0] = True
+    for k, (s, t) in sorted(enumerate(edges), key=lambda e: e[1][0]):  # by source: sources are final first
+        forward[:, t] |= forward[:, s] & live[:, k]
+    backward = np.zeros_like(forward)
+    backward[:, -1] = True
+    for k, (s, t) in sorted(enumerate(edges), key=lambda e: -e[1][1]):  # by target, last first
+        backward[:, s] |= backward[:, t] & live[:, k]
+    keep = live & np.stack([forward[:, s] & backward[:, t] for s, t in edges], axis=1)
+    return np.where(keep, op_index, none_op)

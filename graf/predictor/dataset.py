@@ -34,6 +34,10 @@ class Dataset:
     target_source: str
     inputs: list[str]
     dropped: dict[str, int] = field(default_factory=dict)
+    #: True when the features are those of each net's pruned equivalent (``build_dataset(pruned=True)``)
+    pruned: bool = False
+    #: nets kept with NaN proxy values (``build_dataset(keep_missing_proxies=True)``)
+    missing_proxies: int = 0
 
 
 def available_targets(data_dir=None, space="nb201") -> list[str]:
@@ -96,6 +100,8 @@ def build_dataset(
     cache_dir=None,
     space="nb201",
     labels: str | os.PathLike | None = None,
+    pruned: bool = False,
+    keep_missing_proxies: bool = False,
 ) -> Dataset:
     """Features of ``inputs`` and the ``target`` for ``nets`` of ``space`` (default: the
     benchmark's protocol nets, for NB201 the 9445 valid nets).
@@ -109,6 +115,15 @@ def build_dataset(
     ``labels``: a label table made by ``graf train`` (index ``arch``); the target is then one
     of its columns (default ``val_acc``) and the nets default to those it holds with a value
     (the failed trainings are left out and counted in ``Dataset.dropped``).
+
+    ``pruned``: each net's features are those of its pruned equivalent (``space.pruned``: the
+    branches that never receive the input or never reach the output removed), so nets that
+    compute the same thing get the same features; index and target stay the net's own. A no-op
+    on nets already pruned (for NB201 the 9445 valid nets).
+
+    ``keep_missing_proxies``: nets lacking proxy values keep them as NaN (counted in
+    ``Dataset.missing_proxies``), for the recipes that fill them
+    (:data:`graf.predictor.models.HANDLES_MISSING`).
     """
     from graf.data.paths import default_proxies_file
     from graf.data.proxytable import load_proxy_table, proxy_table_gaps
@@ -126,6 +141,8 @@ def build_dataset(
         raise ValueError("--proxies-file was given but the inputs do not include the 'proxies' group")
     if drop_missing_proxies and "proxies" not in groups:
         raise ValueError("drop_missing_proxies only applies with the 'proxies' input group")
+    if keep_missing_proxies and (drop_missing_proxies or "proxies" not in groups):
+        raise ValueError("keep_missing_proxies applies with the 'proxies' input group and not with drop_missing_proxies")
     dropped: dict[str, int] = {}
     if labels is not None:
         target = target or "val_acc"
@@ -139,12 +156,17 @@ def build_dataset(
     archs = space.unique(nets if nets is not None else default_nets(data_dir, space, target), what="nets")
     if "proxies" in groups:  # resolved here so the feature cache is keyed on the actual file
         proxies_file = default_proxies_file(proxies_file, space)
-    if "proxies" in groups and drop_missing_proxies:
+    feature_arch = {str(a): (space.pruned(a) if pruned else a) for a in archs}
+    missing_proxies = 0
+    if "proxies" in groups and (drop_missing_proxies or keep_missing_proxies):
         table, columns = load_proxy_table(proxies_file, space)
         ok = set(table.index[~proxy_table_gaps(table, columns).to_numpy()])
-        keep = [a for a in archs if str(a) in ok]
-        dropped["proxies_missing_or_failed"] = len(archs) - len(keep)
-        archs = keep
+        keep = [a for a in archs if str(feature_arch[str(a)]) in ok]
+        if keep_missing_proxies:
+            missing_proxies = len(archs) - len(keep)
+        else:
+            dropped["proxies_missing_or_failed"] = len(archs) - len(keep)
+            archs = keep
         if not archs:
             raise ValueError(f"no net has complete proxy values in {proxies_file}")
     keys = [str(a) for a in archs]
@@ -154,6 +176,14 @@ def build_dataset(
     y = y_all.loc[keys]
     if y.isna().any():
         raise ValueError(f"target {target!r} ({source}) is NaN for {int(y.isna().sum())} of {len(keys)} nets")
-    X = feature_table(archs, groups, space=space, data_dir=data_dir, cache_dir=cache_dir,
-                      options={"proxies_file": proxies_file, "task": target})
-    return Dataset(X=X, y=y, target=target, target_source=source, inputs=groups, dropped=dropped)
+    options = {"proxies_file": proxies_file, "task": target}
+    if keep_missing_proxies:
+        options["proxies_nan"] = True
+    if pruned:
+        shown = list({str(feature_arch[k]): feature_arch[k] for k in keys}.values())
+        X = feature_table(shown, groups, space=space, data_dir=data_dir, cache_dir=cache_dir, options=options)
+        X = X.loc[[str(feature_arch[k]) for k in keys]].set_axis(pd.Index(keys, name="arch"))
+    else:
+        X = feature_table(archs, groups, space=space, data_dir=data_dir, cache_dir=cache_dir, options=options)
+    return Dataset(X=X, y=y, target=target, target_source=source, inputs=groups, dropped=dropped, pruned=pruned,
+                   missing_proxies=missing_proxies)

@@ -12,17 +12,20 @@ from typing import Callable
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import VotingRegressor
 from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
 
 from graf.optional import require
 from graf.predictor.blend import SizeScaledBlend, without_cell_columns
 from graf.predictor.cellgnn import CellGNNRegressor
 from graf.predictor.estimator import GrafRegressor, kendall_tau_score
+from graf.predictor.impute import WorstValueImputer
 from graf.predictor.latency import LookupTableLatency
 from graf.predictor.targets import LogErrorTransformer
 
 __all__ = [
     "PREDICTORS",
     "DETERMINISTIC",
+    "HANDLES_MISSING",
     "make_predictor",
     "tuned_regressor",
     "DEFAULT_GRID",
@@ -30,6 +33,7 @@ __all__ = [
     "cell_gnn_logerr",
     "forests_and_catboost",
     "forests_catboost_and_gnn",
+    "forests_catboost_and_pruned_gnn",
 ]
 
 #: the grid searched by the ``*-cv`` recipes (chosen by Kendall tau in k-fold CV on the train set).
@@ -82,13 +86,16 @@ def forests_and_catboost(seed: int, n_jobs: int | None = 1) -> VotingRegressor:
     )
 
 
-def cell_gnn_logerr(seed: int, n_jobs: int | None = 1) -> TransformedTargetRegressor:
+def cell_gnn_logerr(seed: int, n_jobs: int | None = 1, *, prune: bool = False) -> TransformedTargetRegressor:
     """:class:`graf.predictor.cellgnn.CellGNNRegressor` (5 networks) fitted on ``log(100.5 - accuracy)``.
 
     Reads only the ``onehot`` feature group (needs it in the inputs) and needs PyTorch.
-    ``n_jobs`` is not used: torch's own thread setting applies.
+    ``n_jobs`` is not used: torch's own thread setting applies. ``prune``: the GNN reads each
+    cell with its dead edges set to ``none``.
     """
-    return TransformedTargetRegressor(regressor=CellGNNRegressor(random_state=seed), transformer=LogErrorTransformer())
+    return TransformedTargetRegressor(
+        regressor=CellGNNRegressor(random_state=seed, prune=prune), transformer=LogErrorTransformer()
+    )
 
 
 def forests_catboost_and_gnn(seed: int, n_jobs: int | None = 1) -> SizeScaledBlend:
@@ -103,6 +110,27 @@ def forests_catboost_and_gnn(seed: int, n_jobs: int | None = 1) -> SizeScaledBle
             ("forests", without_cell_columns(PREDICTORS["rf+et-mf0.33"](seed, n_jobs))),
             ("catboost", without_cell_columns(catboost_logerr(seed, n_jobs))),
             ("gnn", cell_gnn_logerr(seed, n_jobs)),
+        ],
+        weights=[1, 2, 0.5],
+        grow={"gnn": 1024},
+    )
+
+
+def forests_catboost_and_pruned_gnn(seed: int, n_jobs: int | None = 1) -> SizeScaledBlend:
+    """``rf+et+catboost+gnn`` for nets with dead branches and proxies that could not be computed.
+
+    The same three members and weights, but the two tree members first fill NaN feature values
+    with the worst training value of their column (:class:`graf.predictor.impute.WorstValueImputer`;
+    NB201: the cells whose input never reaches the output), and the GNN reads the pruned cell
+    (dead edges set to ``none``). On NB201's valid nets with complete proxies it predicts
+    exactly as ``rf+et+catboost+gnn``. Meant for feature tables of pruned equivalents
+    (``build_dataset(pruned=True, keep_missing_proxies=True)``; docs/BENCHMARKS.md, FLAN's protocol).
+    """
+    return SizeScaledBlend(
+        [
+            ("forests", make_pipeline(WorstValueImputer(), without_cell_columns(PREDICTORS["rf+et-mf0.33"](seed, n_jobs)))),
+            ("catboost", make_pipeline(WorstValueImputer(), without_cell_columns(catboost_logerr(seed, n_jobs)))),
+            ("gnn", cell_gnn_logerr(seed, n_jobs, prune=True)),
         ],
         weights=[1, 2, 0.5],
         grow={"gnn": 1024},
@@ -158,12 +186,17 @@ PREDICTORS: dict[str, Callable[[int, int | None], object]] = {
     # of the blend above, where it adds what the features miss (docs/BENCHMARKS.md)
     "cellgnn-logerr": cell_gnn_logerr,
     "rf+et+catboost+gnn": forests_catboost_and_gnn,
+    # the same for nets with dead branches (the GNN reads the pruned cell) and NaN proxies
+    # (filled with the worst training value): FLAN's protocol on all NB201 nets (docs/BENCHMARKS.md)
+    "rf+et+catboost+gnn-pruned": forests_catboost_and_pruned_gnn,
     # latency/energy targets: bias + a least-squares cost per (edge, op), ProxylessNAS-style
     # (graf.predictor.latency; reads the onehot group)
     "lut": lambda seed, n_jobs: LookupTableLatency(),
 }
 #: recipes without randomness: they take the run's seed but do not use it
 DETERMINISTIC = frozenset({"lut"})
+#: recipes that accept NaN feature values (they fill them); the protocol rejects NaN for the others
+HANDLES_MISSING = frozenset({"rf+et+catboost+gnn-pruned"})
 
 
 def make_predictor(name: str, seed: int, n_jobs: int | None = 1):

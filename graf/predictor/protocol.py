@@ -100,7 +100,9 @@ def evaluate_predictor(
     ``rho``, ``n_test``), e.g. to keep what finished when a long evaluation is interrupted.
 
     ``model`` names a recipe in :data:`graf.predictor.models.PREDICTORS`; each run gets a
-    fresh estimator seeded with the run's seed. ``progress`` shows a tqdm bar on stderr.
+    fresh estimator seeded with the run's seed. NaN features are an error unless the recipe
+    fills them (:data:`graf.predictor.models.HANDLES_MISSING`); infinite values always are.
+    ``progress`` shows a tqdm bar on stderr.
     """
     from graf.predictor.models import make_predictor
 
@@ -108,11 +110,15 @@ def evaluate_predictor(
         raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
     if isinstance(y, pd.Series) and isinstance(X, pd.DataFrame) and not X.index.equals(y.index):
         raise ValueError("X and y must share the same index (same nets in the same order)")
+    from graf.predictor.models import HANDLES_MISSING
+
     values = X.to_numpy(dtype=np.float64) if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=np.float64)
-    if not np.isfinite(values).all():
-        bad = ~np.isfinite(values).all(axis=0)
+    allowed = np.isnan(values) if model in HANDLES_MISSING else np.zeros(values.shape, dtype=bool)
+    if not (np.isfinite(values) | allowed).all():
+        bad = ~(np.isfinite(values) | allowed).all(axis=0)
         names = list(X.columns[bad]) if isinstance(X, pd.DataFrame) else list(np.flatnonzero(bad))
-        raise ValueError(f"features contain NaN/inf in {int(bad.sum())} column(s): {names[:5]}")
+        hint = f" (NaN is accepted by the recipes {', '.join(sorted(HANDLES_MISSING))})" if HANDLES_MISSING else ""
+        raise ValueError(f"features contain NaN/inf in {int(bad.sum())} column(s): {names[:5]}{hint}")
     target = np.asarray(y, dtype=np.float64)
     if not np.isfinite(target).all():
         raise ValueError(f"target has {int((~np.isfinite(target)).sum())} NaN/inf values")

@@ -13,7 +13,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from graf.search.objective import failed_outcome
-from graf.search.strategies import AREA, NASWOT, REA, REINFORCE, OptunaSearch, ProxyREA, RandomSearch, Strategy, SurrogateBO, SurrogateREA
+from graf.search.strategies import (AREA, NASWOT, REA, REINFORCE, TENAS, OptunaSearch, ProxyREA, RandomSearch, Strategy,
+                                    SurrogateBO, SurrogateREA)
 
 __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "BUDGET_UNITS", "SearchResult", "run_search", "make_strategy", "surrogate_features",
            "SURROGATE_INPUTS", "make_executor", "InlineExecutor", "ProcessExecutor", "DaskExecutor", "SearchCheckpoint",
@@ -21,7 +22,7 @@ __all__ = ["ALGORITHMS", "DEFAULT_ALGORITHM", "BUDGET_UNITS", "SearchResult", "r
 
 #: the default of ``graf search``
 DEFAULT_ALGORITHM = "surrogate-bo"
-ALGORITHMS = ("surrogate-bo", "random", "naswot", "rea", "area", "surrogate-rea", "reinforce", "tpe", "gp", "proxy-rea")
+ALGORITHMS = ("surrogate-bo", "random", "naswot", "rea", "area", "surrogate-rea", "reinforce", "tpe", "gp", "proxy-rea", "tenas")
 BUDGET_UNITS = ("queries", "seconds")
 
 
@@ -531,7 +532,8 @@ def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None
                   valid_only: bool | None = None, options: dict[str, Any] | None = None, space="nb201",
                   pool=None) -> Strategy:
     """A fresh strategy for ``algorithm`` on ``space`` (optionally restricted to ``pool``).
-    For ``naswot`` and ``proxy-rea`` the budget is the number of nets scored by the proxy (no queries)."""
+    For ``naswot`` and ``proxy-rea`` the budget is the number of nets scored by the proxy (no queries);
+    ``tenas`` (no queries either) does not use it."""
     opts = dict(options or {})
     opts.update(space=space, pool=pool)
     if algorithm not in ALGORITHMS:
@@ -555,6 +557,8 @@ def make_strategy(algorithm: str, *, seed: int, budget: float = 100, scores=None
         return OptunaSearch(sampler=algorithm, seed=seed, valid_only=valid_only, **opts)
     if algorithm == "reinforce":
         return REINFORCE(seed=seed, valid_only=valid_only, **opts)
+    if algorithm == "tenas":  # no queries: the budget is not used
+        return TENAS(seed=seed, valid_only=valid_only, **opts)
     if algorithm == "naswot":
         return NASWOT(scores=scores, n_samples=int(budget), seed=seed, valid_only=valid_only, **opts)
     if features is None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from graf.spaces import get_space
 
-__all__ = ["Strategy", "RandomSearch", "REA", "AREA", "NASWOT", "SurrogateREA", "SurrogateBO", "REINFORCE", "OptunaSearch", "ProxyREA"]
+__all__ = ["Strategy", "RandomSearch", "REA", "AREA", "NASWOT", "SurrogateREA", "SurrogateBO", "REINFORCE", "OptunaSearch", "ProxyREA", "TENAS"]
 
 
 @lru_cache(maxsize=8)
@@ -704,3 +704,82 @@ class ProxyREA(REA):
 
     def recommend(self) -> object:
         return Strategy.recommend(self) if self.told else self.ranked[0]
+
+
+class TENAS(Strategy):
+    """TE-NAS (Chen, Gong, Wang, ICLR 2021): a training-free pruning search on NB201 that never
+    queries the objective (``uses_queries`` is False).
+
+    A supernet with every operation but ``none`` on every edge is pruned, one operation per
+    edge per round, by the rank sum of two changes when an operation is removed: of the NTK
+    condition number κ and of the number of linear regions R (:func:`proxies.tenas.tenas_prune`,
+    which needs torch), until one operation is left on each edge; ``recommend()`` is that cell.
+    Asks yield it first, then the other nets by how long their operations survived the pruning
+    (the sum over edges of the round in which the edge's operation was pruned; ``none`` 0), ties
+    in a seeded random order, so a query budget turns it into "train the top-k by TE-NAS".
+
+    ``dataset`` sets the supernet's classes (``cifar10``: 10, ``cifar100``: 100, ``imagenet16``:
+    120); the images are the CIFAR-10 training images of the data folder (``data_dir``), or with
+    ``synthetic`` a seeded standard-normal set of ``image_size`` pixels (for tests). The other
+    keywords are :class:`proxies.tenas.TenasConfig`'s (TE-NAS's NB201 settings by default, except
+    ``ntk_method``: ``sample`` (each sample its own BatchNorm batch, about 25 times faster) or
+    ``batch`` (TE-NAS's); see docs/search.md). ``pruning`` holds the
+    :class:`proxies.tenas.TenasResult` (every candidate's changes and ranks; shared by the
+    strategies of the same seed and settings, whose pruning is computed once per process).
+    """
+
+    uses_queries = False
+
+    def __init__(self, *, dataset: str = "cifar10", data_dir=None, synthetic: bool = False, image_size: int = 32,
+                 ntk_method: str = "sample", init: str = "kaiming_normal", channels: int = 3, cells: int = 1,
+                 depth: int | None = None, ntk_batch: int = 72, repeats: int = 3, lr_batches: int = 3, lr_batch_size: int = 1000,
+                 precision: int = 3, seed, valid_only: bool = False, space="nb201", pool=None) -> None:
+        super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
+        if self.space.name != "nb201":
+            raise ValueError(f"TE-NAS prunes the NB201 supernet; space {self.space.name!r} has none")
+        from graf.optional import require
+
+        require("torch", needed_for="TE-NAS's pruning search", install="pip install 'graf-nas[proxies]'")
+        from proxies.tenas import DATASET_CLASSES, TenasConfig
+
+        if dataset not in DATASET_CLASSES:
+            raise ValueError(f"TE-NAS: unknown dataset {dataset!r}; available: {', '.join(DATASET_CLASSES)}")
+        self.config = TenasConfig(channels=channels, cells=cells, depth=depth, ntk_batch=ntk_batch, repeats=repeats,
+                                  lr_batches=lr_batches, lr_batch_size=lr_batch_size, precision=precision,
+                                  ntk_method=ntk_method, init=init)
+        self.dataset = dataset
+        images = ("synthetic", int(image_size)) if synthetic else ("cifar10", None if data_dir is None else str(data_dir))
+        self.pruning = _tenas_pruning(int(self._rng.integers(2**62)), DATASET_CLASSES[dataset], images, self.config)
+        survival = self.pruning.survival()
+        pool = self.pool
+        score = np.array([sum(survival[(e, op)] for e, op in enumerate(a.ops)) for a in pool], dtype=np.int64)
+        tiebreak = self._rng.permutation(len(pool))
+        order = np.lexsort((tiebreak, -score))  # the pruned cell alone has the top score (every edge's survivor)
+        self.ranked = [pool[i] for i in order]
+        self._next = 0
+
+    def _propose(self) -> object:
+        if self._next >= len(self.ranked):
+            raise ValueError(f"TE-NAS has asked all of its {len(self.ranked)} nets")
+        self._next += 1
+        return self.ranked[self._next - 1]
+
+    def recommend(self) -> object:
+        return super().recommend() if self.told else self.ranked[0]
+
+
+@lru_cache(maxsize=32)
+def _tenas_pruning(seed: int, classes: int, images: tuple, config):
+    """TE-NAS's pruning for one seed (deterministic, so computed once per process and settings).
+
+    ``images``: ``("cifar10", data_dir)`` (the data folder's 932 CIFAR-10 training images) or
+    ``("synthetic", size)`` (64 seeded standard-normal images of size x size, at least ntk_batch)."""
+    from proxies.batch import NUM_IMAGES, cifar10_batch, synthetic_batch
+    from proxies.tenas import tenas_prune
+
+    kind, arg = images
+    if kind == "synthetic":
+        x = synthetic_batch(max(config.ntk_batch, 64), seed % (2**31), size=arg)
+    else:
+        x = cifar10_batch(NUM_IMAGES, 0, arg)
+    return tenas_prune(x, seed=seed, num_classes=classes, config=config)
