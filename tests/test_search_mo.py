@@ -155,7 +155,8 @@ def test_cli_baselines(data_dir, capsys, algorithm):
     (["--objectives", "cifar10,hw:cifar10:edgegpu_latency", "--algorithm", "rea"], "for --objectives"),
     (["--objectives", "cifar10,hw:cifar10:edgegpu_latency", "--dataset", "cifar100"], "--dataset does not apply"),
     (["--objectives", "cifar10,hw:cifar10:edgegpu_latency", "--budget", "2.5"], "whole number"),
-    (["--objectives", "cifar10,hw:cifar10:edgegpu_latency", "--resume"], "do not apply"),
+    (["--objectives", "cifar10,hw:cifar10:edgegpu_latency", "--resume"], "--resume needs --history"),
+    (["--objectives", "cifar10,hw:cifar10:edgegpu_latency", "--workers", "2"], "do not apply"),
 ])
 def test_cli_bad_objectives(data_dir, capsys, argv, msg):
     assert main(["search", "--data-dir", str(data_dir), *argv, "--json", "--quiet"]) == 2
@@ -194,3 +195,61 @@ def test_cli_population_flags_reach_mo_rea_only_when_given(data_dir, capsys, mon
     assert main(["search", "--data-dir", str(data_dir), "--objectives", "cifar10,hw:cifar10:raspi4_latency",
                  "--algorithm", "mo-rea", "--budget", "5", "--seeds", "1", "--quiet", *argv]) == 0
     assert seen and all(opts == expected for opts in seen)
+
+
+def test_replaying_a_prefix_gives_the_uninterrupted_run(data_dir):
+    from graf.search.multi import MOREA
+
+    obj = MultiObjective("cifar10,hw:cifar10:edgegpu_latency", data_dir=data_dir)
+
+    def strategy():
+        return MOREA(senses=obj.senses, population_size=6, sample_size=3, seed=4)
+
+    records: list[dict] = []
+    full = run_mo_search(strategy(), obj, 20, journal=records.append)
+    assert [r["arch"] for r in records] == list(full.history["arch"]) and len(records) == 20
+    assert set(records[0]["outcome"]) == set(obj.names)
+    for cut in (0, 7, 20):
+        journaled: list[dict] = []
+        again = run_mo_search(strategy(), obj, 20, journal=journaled.append, replay=records[:cut])
+        pd.testing.assert_frame_equal(again.history, full.history)
+        assert again.pareto == full.pareto and journaled == records[cut:]
+    other = MOREA(senses=obj.senses, population_size=6, sample_size=3, seed=5)
+    with pytest.raises(ValueError, match="belongs to another run"):
+        run_mo_search(other, obj, 20, replay=records)
+
+
+def test_kill_9_and_resume_objectives_search(tmp_path, data_dir, capsys):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from graf.search.runner import checkpoint_path
+
+    argv = ["search", "--data-dir", str(data_dir), "--objectives", "cifar10,hw:cifar10:edgegpu_latency",
+            "--algorithm", "mo-rea", "--budget", "12", "--seeds", "20", "--json", "--quiet"]
+    assert main(argv + ["--history", str(tmp_path / "full.parquet")]) == 0
+    full = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert full["resumed_queries"] == 0 and not checkpoint_path(tmp_path / "full.parquet").exists()
+    hist = tmp_path / "h.parquet"
+    ckpt = checkpoint_path(hist)
+    proc = subprocess.Popen([sys.executable, "-m", "graf", *argv, "--history", str(hist)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    deadline = time.monotonic() + 300
+    while not (ckpt.exists() and ckpt.read_bytes().count(b"\n") >= 60) and time.monotonic() < deadline:
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = ckpt.read_bytes().count(b"\n") - 1
+    assert 59 <= kept < 20 * 12 and not hist.exists()
+    assert main(argv + ["--history", str(hist)]) == 2  # a checkpoint and no --resume: refused
+    assert "--resume" in capsys.readouterr().err
+    assert main(argv + ["--history", str(hist), "--resume"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["resumed_queries"] == kept and not ckpt.exists()
+    assert out["runs"] == full["runs"]
+    pd.testing.assert_frame_equal(pd.read_parquet(hist), pd.read_parquet(tmp_path / "full.parquet"))

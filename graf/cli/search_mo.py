@@ -14,23 +14,25 @@ def run_objectives(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
     from graf.cli.search import _prior, check_budget_and_seeds, pd_concat, search_pool
+    from graf.cli.train import history_output, run_identity
     from graf.search import surrogate_features
     from graf.search.multi import MO_ALGORITHMS, MultiObjective, make_mo_strategy, run_mo_search
+    from graf.search.runner import SearchCheckpoint
     from graf.spaces import get_space
-    from graf.tables import check_output, write_table
+    from graf.tables import write_table
 
     start = time.perf_counter()
     space = get_space(args.space)
     if args.algorithm not in MO_ALGORITHMS:
         raise ValueError(f"unknown algorithm {args.algorithm!r} for --objectives; available: {', '.join(MO_ALGORITHMS)}")
     check_budget_and_seeds(args, whole=args.budget_unit == "queries", what="a query budget")
-    if getattr(args, "objective", None) == "train" or getattr(args, "resume", False) or \
-            getattr(args, "workers", None) not in (None, 1) or getattr(args, "scheduler", None):
-        raise ValueError("--objectives searches the benchmark tables; --objective train, --workers, --scheduler and "
-                         "--resume do not apply to it")
+    if getattr(args, "objective", None) == "train" or getattr(args, "workers", None) not in (None, 1) or \
+            getattr(args, "scheduler", None):
+        raise ValueError("--objectives searches the benchmark tables; --objective train, --workers and --scheduler "
+                         "do not apply to it")
     if args.dataset is not None:
         raise ValueError("--dataset does not apply with --objectives: name the accuracy's dataset in --objectives")
-    history_path = check_output(args.history, overwrite=args.overwrite) if args.history else None
+    history_path = history_output(args)
     objective = MultiObjective(args.objectives, space=space, target=args.target, test=args.test, data_dir=args.data_dir)
     if args.budget_unit == "seconds" and objective.accuracy.cost is None:
         raise ValueError(f"dataset {objective.accuracy.dataset!r} has no training-time column; use --budget-unit queries")
@@ -58,6 +60,11 @@ def run_objectives(args: argparse.Namespace) -> dict:
         info.update(surrogate_inputs=list(inputs), prior=prior_source)
     runs, histories = [], []
     seeds = range(args.seed_offset, args.seed_offset + args.seeds)
+    checkpoint = None
+    if history_path is not None:  # every charged query goes to <history>.partial.jsonl as it is made
+        checkpoint = SearchCheckpoint.open(history_path, run_identity(args), resume=args.resume,
+                                           kind="graf_search_mo_checkpoint")
+    resumed = len(checkpoint.records) if checkpoint else 0
 
     def write_history() -> None:
         table = pd_concat(histories).rename(columns={"order": "query"})
@@ -69,7 +76,8 @@ def run_objectives(args: argparse.Namespace) -> dict:
             strategy = make_mo_strategy(args.algorithm, seed=seed, senses=objective.senses, features=features,
                                         known=known, prior=prior, options=options, space=space, pool=pool,
                                         valid_only=valid_only)
-            result = run_mo_search(strategy, objective, args.budget, unit=args.budget_unit)
+            journal = {"journal": checkpoint.writer(seed), "replay": checkpoint.replay(seed)} if checkpoint else {}
+            result = run_mo_search(strategy, objective, args.budget, unit=args.budget_unit, **journal)
             reported = objective.reported.loc[result.pareto]
             runs.append({"seed": seed, "hypervolume_ratio": result.hypervolume_ratio, "igd": result.igd,
                          "queried_hypervolume_ratio": result.queried_hypervolume_ratio, "queries": result.queries,
@@ -78,12 +86,20 @@ def run_objectives(args: argparse.Namespace) -> dict:
             h.insert(0, "seed", seed)
             histories.append(h)
     except (KeyboardInterrupt, Terminated) as exc:
-        if history_path is not None and histories:
+        if checkpoint is None:
+            raise stopped(exc, f"{len(histories)} seed(s) had finished; nothing was written (no --history)") from None
+        checkpoint.close()
+        kept = f"every finished query is in {checkpoint.path}: rerun with --resume to continue"
+        if histories:
             write_history()
-            raise stopped(exc, f"wrote the history of the {len(histories)} finished seed(s) to {history_path}") from None
-        raise stopped(exc, f"{len(histories)} seed(s) had finished; nothing was written (no --history)") from None
+            kept = f"wrote the history of the {len(histories)} finished seed(s) to {history_path}; {kept}"
+        raise stopped(exc, kept) from None
+    finally:
+        if checkpoint is not None:
+            checkpoint.close()
     if history_path is not None:
         write_history()
+        checkpoint.remove()
     ratios = np.array([r["hypervolume_ratio"] for r in runs])
     igds = np.array([r["igd"] for r in runs])
     out = {
@@ -111,6 +127,7 @@ def run_objectives(args: argparse.Namespace) -> dict:
         "nets": len(objective.archs),
         "queries_mean": float(np.mean([r["queries"] for r in runs])),
         "wall_seconds": time.perf_counter() - start,
+        "resumed_queries": resumed,
         **info,
         "runs": runs,
     }

@@ -88,6 +88,11 @@ _NOT_RUN = {"json", "quiet", "no_progress", "overwrite", "resume", "workers", "s
             "device", "command", "_module"}
 
 
+def run_identity(args: argparse.Namespace) -> dict:
+    """The options that determine a search's numbers: what a checkpoint must match to be resumed."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_RUN}
+
+
 def history_output(args: argparse.Namespace):
     """``--history`` checked before any work; with ``--resume`` and a checkpoint it may exist
     (it holds what the interrupted run had written)."""
@@ -123,8 +128,7 @@ class SearchSession:
         self.workers = max(1, args.workers)
         self.checkpoint = None
         if history_path is not None:
-            run = {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_RUN}
-            self.checkpoint = SearchCheckpoint.open(history_path, run, resume=args.resume,
+            self.checkpoint = SearchCheckpoint.open(history_path, run_identity(args), resume=args.resume,
                                                     fsync=objective.task is not None)
         self.resumed = len(self.checkpoint.records) if self.checkpoint else 0
         self.executor = make_executor(objective, args.workers, args.scheduler)

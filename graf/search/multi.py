@@ -587,9 +587,15 @@ class MOSearchResult:
 
 
 def run_mo_search(strategy: Strategy, objective: MultiObjective, budget: float, *, unit: str = "queries",
-                  max_asks: int | None = None) -> MOSearchResult:
+                  max_asks: int | None = None, journal=None, replay: Sequence[dict] = ()) -> MOSearchResult:
     """Ask, query (every objective's value), tell until the budget is spent, as
-    :func:`~graf.search.runner.run_search`; return the Pareto set of the queried nets."""
+    :func:`~graf.search.runner.run_search`; return the Pareto set of the queried nets.
+
+    ``journal`` / ``replay``: as in :func:`~graf.search.runner.run_search`, one dict per charged
+    query (``outcome``: every objective's value by name). Replayed queries must be the ones
+    this run asks at the same points (else a ValueError: the records belong to another run);
+    their recorded values are told.
+    """
     from graf.search.runner import BUDGET_UNITS
 
     if unit not in BUDGET_UNITS:
@@ -599,11 +605,27 @@ def run_mo_search(strategy: Strategy, objective: MultiObjective, budget: float, 
     objective.reset()
     limit = max_asks or (100 * int(budget) if unit == "queries" else 100_000)
     spent = (lambda: objective.queries) if unit == "queries" else (lambda: objective.seconds)
+    replay = list(replay)
     asks = 0
     while spent() < budget and asks < limit:
         arch = strategy.ask()
-        strategy.tell(arch, objective(arch))
         asks += 1
+        charged = objective.queries
+        values = objective(arch)
+        if objective.queries > charged:  # a new net, charged now
+            if replay:
+                rec = replay.pop(0)
+                if rec["arch"] != str(arch) or rec["asks"] != asks:
+                    raise ValueError(f"the checkpoint's query {objective.queries} ({rec['arch']}) is not what this "
+                                     "run asks at that point: it belongs to another run; delete it to start over")
+                values = tuple(float(rec["outcome"][name]) for name in objective.names)
+            elif journal is not None:
+                journal({"n": objective.queries, "asks": asks, "arch": str(arch),
+                         "outcome": dict(zip(objective.names, map(float, values)))})
+        strategy.tell(arch, values)
+    if replay:
+        raise ValueError(f"the checkpoint holds {len(replay)} more queries than this run asks: it belongs to another "
+                         "run; delete it to start over")
     history = objective.history_frame()
     queried = list(history["arch"])
     pareto = objective.pareto_set(queried)
