@@ -79,7 +79,8 @@ def run(args) -> None:
         sys.exit(f"unknown config(s) {unknown}; available: {', '.join(CONFIGS)}")
     features = surrogate_features(("graf", "proxies"))
     prior = proxy_prior()[0]
-    for dataset, metric in PAIRS:
+    pairs = [p for p in PAIRS if args.pairs is None or f"{p[0]}:{p[1]}" in args.pairs.split(",")]
+    for dataset, metric in pairs:
         objective = MultiObjective(f"{dataset},hw:{dataset}:{metric}")
         for name in configs:
             algorithm, options = CONFIGS[name]
@@ -157,6 +158,7 @@ def main(argv=None) -> None:
     p.add_argument("--budget", type=int, default=50)
     p.add_argument("--configs", default=",".join(REPORTED), help=f"any of {', '.join(CONFIGS)}")
     p.add_argument("--out", default=str(OUT))
+    p.add_argument("--pairs", help="only these DATASET:METRIC pairs, comma-separated (default: all three)")
     r = sub.add_parser("report")
     r.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
