@@ -62,7 +62,7 @@ def epe_nas_score(jacobian: np.ndarray, labels: np.ndarray, classes: int, k: flo
     return float(np.sum(np.abs(s)))
 
 
-@register("epe_nas", higher_is_better=True, shared_with=SHARED_NAME, uses_labels=True)
+@register("epe_nas", higher_is_better=True, shared_with=SHARED_NAME, uses_labels=True, iso_invariant=True)
 def epe_nas(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """Σ_c |Σ_ij log(|corrcoef(J_c)| + 1e-5)| over the classes c, J_c = input Jacobians of class c's samples."""
     fwd = shared.get(SHARED_NAME) if shared else None

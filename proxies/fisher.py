@@ -19,7 +19,7 @@ from proxies._loss import shared_loss_gradient
 from proxies.registry import register
 
 
-@register("fisher", higher_is_better=True, uses_labels=True)
+@register("fisher", higher_is_better=True, uses_labels=True, iso_invariant=True)
 def fisher(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """Σ_layers Σ_k ½ mean_n (Σ_hw a δ)² · fan-in, a = Conv2d/Linear output, δ = ∂L/∂a, training mode."""
     grad = shared_loss_gradient(net, batch, shared)

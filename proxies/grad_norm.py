@@ -15,7 +15,7 @@ from proxies._loss import shared_loss_gradient
 from proxies.registry import register
 
 
-@register("grad_norm", higher_is_better=True, uses_labels=True)
+@register("grad_norm", higher_is_better=True, uses_labels=True, iso_invariant=True)
 def grad_norm(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """Σ over Conv2d/Linear layers of ‖∂L/∂W‖₂, cross-entropy on the labelled batch, training mode."""
     grad = shared_loss_gradient(net, batch, shared)

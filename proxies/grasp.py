@@ -115,7 +115,7 @@ def grasp_score(net: nn.Module, batch: torch.Tensor, labels, grad: dict[str, tor
     return value
 
 
-@register("grasp", higher_is_better=True, uses_labels=True)
+@register("grasp", higher_is_better=True, uses_labels=True, iso_invariant=True)
 def grasp(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """−Wᵀ H g over Conv2d/Linear weights (g = ∂L/∂W, H the Hessian), cross-entropy, training mode."""
     if not isinstance(batch, torch.Tensor) or batch.dim() != 4:

@@ -36,7 +36,7 @@ def jacov_score(jacobian: np.ndarray, k: float = K_EPS) -> float:
     return float(-np.sum(np.log(v + k) + 1.0 / (v + k)))
 
 
-@register("jacov", higher_is_better=True, shared_with=SHARED_NAME)
+@register("jacov", higher_is_better=True, shared_with=SHARED_NAME, iso_invariant=True)
 def jacov(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """-Σ(log(v+k) + 1/(v+k)) over eigenvalues v of corrcoef of per-sample input gradients, k=1e-5."""
     fwd = shared.get(SHARED_NAME) if shared else None

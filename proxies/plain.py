@@ -18,7 +18,7 @@ from proxies._loss import shared_loss_gradient
 from proxies.registry import register
 
 
-@register("plain", higher_is_better=False, uses_labels=True)
+@register("plain", higher_is_better=False, uses_labels=True, iso_invariant=True)
 def plain(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """Σ W ⊙ ∂L/∂W (signed) over Conv2d/Linear weights, cross-entropy on the labelled batch, training mode."""
     grad = shared_loss_gradient(net, batch, shared)

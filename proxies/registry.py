@@ -55,7 +55,11 @@ class Proxy:
     ``higher_is_better`` is metadata: scores are raw, never sign-flipped. ``uses_batch`` says
     whether the score depends on the input batch; ``uses_labels`` whether it also needs the
     batch's class labels (see :func:`labels_of`); ``shared_with`` names the shared computation
-    (see :data:`SHARED`) the proxy can reuse, if any.
+    (see :data:`SHARED`) the proxy can reuse, if any. ``iso_invariant``: the score does not
+    depend on modules whose output never reaches the network's output (their presence or
+    their weights), so cells with equal ``iso_key`` (the same function) get values that differ
+    only through their random initialisations; ``graf proxies --one-per-class`` computes such
+    proxies once per class (tests check the property on a cell with a dead convolution).
     """
 
     name: str
@@ -65,6 +69,7 @@ class Proxy:
     shared_with: str | None = None
     description: str = ""
     uses_labels: bool = False
+    iso_invariant: bool = False
 
     def compute(self, net: Any, batch: Any = None, *, seed: int = 0, shared: dict | None = None) -> float:
         """The proxy's score of ``net`` on ``batch``: a finite float, else :class:`ProxyError`."""
@@ -104,6 +109,7 @@ def register(
     uses_batch: bool = True,
     shared_with: str | None = None,
     uses_labels: bool = False,
+    iso_invariant: bool = False,
 ) -> Callable[[ProxyFn], ProxyFn]:
     """Register ``fn`` as proxy ``name`` (decorator). The docstring's first line is its description."""
 
@@ -119,6 +125,7 @@ def register(
             shared_with=shared_with,
             description=doc[0] if doc else "",
             uses_labels=uses_labels,
+            iso_invariant=iso_invariant,
         )
         return fn
 

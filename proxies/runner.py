@@ -343,6 +343,7 @@ def run_proxies(
     progress: bool = False,
     on_row: Callable[[dict[str, Any]], None] | None = None,
     scheduler_timeout: float = 30.0,
+    finish: Callable[[Any], Any] | None = None,
 ) -> RunResult:
     """Compute ``config.proxies`` of every architecture and write the table to ``out``.
 
@@ -351,7 +352,8 @@ def run_proxies(
     process). ``scheduler``: a Dask scheduler address; the rows are then computed on that
     cluster (connecting waits at most ``scheduler_timeout`` seconds). ``resume``: continue from
     ``<out>.partial.jsonl``. Without ``resume`` an existing checkpoint is an error (so that an
-    interrupted run is never discarded by accident).
+    interrupted run is never discarded by accident). ``finish``: applied to the complete table
+    before it is written (the result keeps the computed table).
     """
     from graf.spaces import get_space
     from graf.tables import check_table_path, write_table
@@ -407,6 +409,6 @@ def run_proxies(
         if bar is not None:
             bar.close()
     table = _table(names, rows, config)
-    write_table(table, out)
+    write_table(table if finish is None else finish(table), out)
     ckpt.unlink()
     return RunResult(table=table, computed=len(todo), resumed=resumed, seconds=time.perf_counter() - start)

@@ -15,7 +15,7 @@ from proxies._loss import shared_loss_gradient
 from proxies.registry import register
 
 
-@register("snip", higher_is_better=True, uses_labels=True)
+@register("snip", higher_is_better=True, uses_labels=True, iso_invariant=True)
 def snip(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """Σ |W ⊙ ∂L/∂W| over Conv2d/Linear weights, cross-entropy on the labelled batch, training mode."""
     grad = shared_loss_gradient(net, batch, shared)

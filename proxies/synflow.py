@@ -49,7 +49,7 @@ def synflow_raw(net: nn.Module, input_shape: tuple[int, ...] = (3, 32, 32)) -> f
     return float(total)
 
 
-@register("synflow", higher_is_better=True, uses_batch=False)
+@register("synflow", higher_is_better=True, uses_batch=False, iso_invariant=True)
 def synflow(net, batch=None, *, seed: int = 0, shared: dict | None = None) -> float:
     """log Σ|θ ⊙ ∂R/∂θ| over Conv/Linear weights, |θ| copy without BN, float64, all-ones input."""
     shape = tuple(batch.shape[1:]) if batch is not None else (3, 32, 32)

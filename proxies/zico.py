@@ -64,7 +64,7 @@ def half_batch_gradients(net, batch, labels) -> list[list[np.ndarray]]:
     return [[layer.grad for layer in loss_gradient(net, batch[a:b], y[a:b]).layers] for a, b in ((0, cut), (cut, n))]
 
 
-@register("zico", higher_is_better=True, uses_labels=True)
+@register("zico", higher_is_better=True, uses_labels=True, iso_invariant=True)
 def zico(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """Σ_layers log Σ mean|∇W|/std ∇W over the batch's two halves (accumulated, as the reference code)."""
     return zico_score(half_batch_gradients(net, batch, labels_of(batch, shared)))

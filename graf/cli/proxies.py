@@ -42,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: in this process)")
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://...): compute on that cluster")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from <out>.partial.jsonl")
+    p.add_argument("--one-per-class", action="store_true",
+                   help="compute each isomorphism class (cells computing the same function, the space's iso_key) "
+                        "once, on its first net, and give its value to the class's other nets (column "
+                        "'representative'); only for proxies that ignore modules not reaching the output")
     p.add_argument("--synthetic-batch", action="store_true", help="a seeded standard-normal batch instead of CIFAR-10")
     p.add_argument("--channels", type=int, default=None,
                    help="network width C of the first stage (default: the benchmark's, nb201 16, nb301 32)")
@@ -99,6 +103,21 @@ def run(args: argparse.Namespace) -> dict:
     unknown = [n for n in names if n not in valid]
     if unknown:
         raise ValueError(f"unknown proxy {unknown[0]!r}; available: {', '.join(valid)}")
+    finish = classes = None
+    if args.one_per_class:
+        from graf.data.proxytable import class_representatives, expand_to_classes
+        from proxies.registry import get_proxy
+
+        varying = [n for n in names if not get_proxy(n).iso_invariant]
+        if varying:
+            invariant = [n for n in valid if get_proxy(n).iso_invariant]
+            raise ValueError(f"--one-per-class: {', '.join(varying)} depend(s) on modules that never reach the output, "
+                             f"so cells of one class differ; it applies to {', '.join(invariant)}")
+        classes = class_representatives(space, [str(a) for a in space.unique(archs)])
+        archs = list(dict.fromkeys(classes))
+
+        def finish(table):
+            return expand_to_classes(table, classes)
     config = RunConfig(
         proxies=tuple(names),
         seed=args.seed,
@@ -122,20 +141,23 @@ def run(args: argparse.Namespace) -> dict:
             resume=args.resume,
             scheduler=args.scheduler,
             progress=progress(args),
+            finish=finish,
         )
     except (KeyboardInterrupt, Terminated) as exc:
         ckpt = checkpoint_path(out)
         kept = (f"the finished nets are in {ckpt}; rerun with --resume to continue" if ckpt.exists()
                 else "nothing had finished")
         raise stopped(exc, kept) from None
-    table = result.table
+    table = result.table if classes is None else finish(result.table)
     failed = int((table["error"] != "").sum())
     seconds = time.perf_counter() - start
+    per_class = "" if classes is None else f", {result.table.shape[0]} classes"
     say(args, f"{len(table)} nets x {len(names)} proxies -> {out} "
-              f"({result.computed} computed, {result.resumed} resumed, {failed} with errors, {seconds:.1f} s)")
+              f"({result.computed} computed, {result.resumed} resumed{per_class}, {failed} with errors, {seconds:.1f} s)")
     return {
         "out": str(out),
         "rows": len(table),
+        **({} if classes is None else {"classes": int(result.table.shape[0])}),
         "failed": failed,
         "computed": result.computed,
         "resumed": result.resumed,

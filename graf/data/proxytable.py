@@ -8,7 +8,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["PROXY_NAMES", "LOWER_IS_BETTER", "load_proxy_table", "proxy_table_gaps", "rows_for"]
+__all__ = ["PROXY_NAMES", "LOWER_IS_BETTER", "load_proxy_table", "proxy_table_gaps", "rows_for",
+           "class_representatives", "expand_to_classes"]
+
+#: text columns a proxies table may have besides the proxies
+TEXT_COLUMNS = ("error", "representative")
 
 #: proxies whose *lower* values predict better nets (the registry's ``higher_is_better=False``; a test keeps them equal)
 LOWER_IS_BETTER = frozenset({"ntk", "plain"})
@@ -41,14 +45,14 @@ def load_proxy_table(path: "str | os.PathLike", space="nb201") -> "tuple[pd.Data
         raise ValueError(f"proxy table {path}: bad architecture in column 'arch': {exc}") from exc
     if table.index.has_duplicates:
         raise ValueError(f"proxy table {path}: architecture {table.index[table.index.duplicated()][0]} appears twice")
-    columns = [c for c in table.columns if c != "error"]
+    columns = [c for c in table.columns if c not in TEXT_COLUMNS]
     if not columns:
         raise ValueError(f"proxy table {path} has no proxy columns (only {list(table.columns)})")
     unknown = [str(c) for c in columns if c not in PROXY_NAMES]
     if unknown:
         raise ValueError(
             f"{path} is not a `graf proxies` table: column(s) {', '.join(unknown)} are not proxies "
-            f"(known: {', '.join(PROXY_NAMES)}, and error)"
+            f"(known: {', '.join(PROXY_NAMES)}, and {', '.join(TEXT_COLUMNS)})"
         )
     bad = [c for c in columns if not pd.api.types.is_numeric_dtype(table[c])]
     if bad:
@@ -76,3 +80,26 @@ def rows_for(archs: Sequence[object], table: pd.DataFrame, group: str, source: s
             f"(e.g. {missing[0]}); restrict the nets to those the table covers"
         )
     return table.loc[keys]
+
+
+def class_representatives(space, archs: Sequence[object]) -> pd.Series:
+    """Index: ``archs`` (canonical strings, in order); value: the first of ``archs`` with the
+    same ``space.iso_key`` (the same function), its class's representative."""
+    from graf.spaces import get_space
+
+    space = get_space(space)
+    keys = [str(space.parse(a)) for a in archs]
+    first: dict[str, str] = {}
+    reps = [first.setdefault(space.iso_key(k), k) for k in keys]
+    return pd.Series(reps, index=pd.Index(keys, name="arch"), name="representative")
+
+
+def expand_to_classes(table: pd.DataFrame, representatives: pd.Series) -> pd.DataFrame:
+    """One row per arch of ``representatives`` (see :func:`class_representatives`): its
+    representative's row of ``table``, and a ``representative`` column naming it."""
+    missing = sorted(set(representatives) - set(table.index))
+    if missing:
+        raise ValueError(f"{len(missing)} class representative(s) have no row in the table, e.g. {missing[0]}")
+    out = table.loc[representatives.to_numpy()].set_axis(representatives.index, axis=0)
+    out["representative"] = representatives.to_numpy()
+    return out
