@@ -46,6 +46,8 @@ CONFIGS = {
     "ours-init10": ("surrogate-bo", {"n_init": 10}),
     "ours-allnets": ("surrogate-bo", {"n_candidates": None}),
     "ours-c5000": ("surrogate-bo", {"n_candidates": 5000}),
+    "ours-first15": ("surrogate-bo", {"exploit_first": 15}),
+    "ours-first15-all": ("surrogate-bo", {"exploit_first": 15, "n_candidates": None}),
     "ours-parego": ("surrogate-bo", {"acquisition": "parego"}),
     "ours-exploit3": ("surrogate-bo", {"exploit_every": 3}),
     "ours-exploit5": ("surrogate-bo", {"exploit_every": 5}),

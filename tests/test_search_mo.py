@@ -180,6 +180,10 @@ def test_surrogate_exploit_every_and_its_validation(data_dir):
         make(exploit_every=0)
     runs = [list(run_mo_search(make(exploit_every=1), obj, 15).history["arch"]) for _ in range(2)]
     assert runs[0] == runs[1] and runs[0] != list(run_mo_search(make(), obj, 15).history["arch"])
+    with pytest.raises(ValueError, match="exploit_first"):
+        make(exploit_first=-1)
+    # exploiting the first 12 asks after the 3 first ones is exploiting every ask of a 15-query run
+    assert list(run_mo_search(make(exploit_first=12), obj, 15).history["arch"]) == runs[0]
 
 
 @pytest.mark.parametrize("argv, expected", [

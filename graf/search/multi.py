@@ -404,6 +404,8 @@ class MOSurrogateBO(MOStrategy, Strategy):
       normalised values, the modelled ones at their optimistic bound mean ± ``kappa`` · sd.
       ``"auto"``: ehvi where it applies, else parego. When no candidate improves the hypervolume
       in any tree, the ask falls back to parego.
+    * ``exploit_first`` (default 0): the first k asks after the first ones take the candidate
+      with the best optimistic value of the first queried objective alone (as ``exploit_every``).
     * ``exploit_every`` (default None): every k-th ask after the first ones instead takes the
       candidate with the best optimistic value (mean ± ``kappa`` · sd) of the first queried
       objective alone, as single-objective surrogate-BO would.
@@ -416,7 +418,8 @@ class MOSurrogateBO(MOStrategy, Strategy):
 
     def __init__(self, *, senses, features, known=None, prior=None, regressor: Callable[[int], object] | None = None,
                  n_init: int = 5, n_candidates: int | None = 2000, acquisition: str = "auto", kappa: float = 0.5,
-                 exploit_every: int | None = None, seed, valid_only: bool = False, space="nb201", pool=None) -> None:
+                 exploit_every: int | None = None, exploit_first: int = 0, seed, valid_only: bool = False,
+                 space="nb201", pool=None) -> None:
         Strategy.__init__(self, seed=seed, valid_only=valid_only, space=space, pool=pool)
         self._objectives(senses)
         if n_init < 2:
@@ -441,6 +444,9 @@ class MOSurrogateBO(MOStrategy, Strategy):
             else acquisition
         if exploit_every is not None and exploit_every < 1:
             raise ValueError(f"exploit_every must be >= 1 or None, got {exploit_every}")
+        if exploit_first < 0:
+            raise ValueError(f"exploit_first must be >= 0, got {exploit_first}")
+        self.exploit_first = int(exploit_first)
         self.n_init, self.kappa, self.exploit_every = int(n_init), float(kappa), exploit_every
         pool = self.pool
         keys = [str(a) for a in pool]
@@ -503,7 +509,8 @@ class MOSurrogateBO(MOStrategy, Strategy):
         for k, j in enumerate(self.free):
             z_told[:, j] = self._known_z[rows, k]
         pick = None
-        if self.exploit_every and (len(self.told) - self.n_init) % self.exploit_every == self.exploit_every - 1:
+        if len(self.told) < self.n_init + self.exploit_first or (
+                self.exploit_every and (len(self.told) - self.n_init) % self.exploit_every == self.exploit_every - 1):
             pick = int(np.argmin(z_pred[0].mean(axis=0) - self.kappa * z_pred[0].std(axis=0)))
         elif self.acquisition == "ehvi":
             (j,), (f,) = self.modelled, self.free
