@@ -47,6 +47,8 @@ CONFIGS = {
     "ours-allnets": ("surrogate-bo", {"n_candidates": None}),
     "ours-c5000": ("surrogate-bo", {"n_candidates": 5000}),
     "ours-first15": ("surrogate-bo", {"exploit_first": 15}),
+    "ours-first10": ("surrogate-bo", {"exploit_first": 10}),
+    "ours-first25": ("surrogate-bo", {"exploit_first": 25}),
     "ours-first15-all": ("surrogate-bo", {"exploit_first": 15, "n_candidates": None}),
     "ours-parego": ("surrogate-bo", {"acquisition": "parego"}),
     "ours-exploit3": ("surrogate-bo", {"exploit_every": 3}),
