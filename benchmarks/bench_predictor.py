@@ -10,14 +10,15 @@ Run from the repo root, one part at a time, in the background (n_jobs=1, shared 
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py latency [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robustness [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robust-shap --shap-backends shap
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py flan [--seeds 3] [--resume]
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py flan [--seeds 3] [--resume] [--flan-only MODEL:INPUTS]
 
 ``flan``: FLAN's protocol (Akhauri & Abdelfattah, ICML'24): all 15625 NB201 nets, train on 32 /
 128 / 256 / 512, test on all the others (the 341 cells whose input never reaches the output
-included), ``cifar10_val_naslib``, inputs graf,proxies,onehot from the project's own table.
-Configurations (``FLAN``): the features of each net (missing proxies dropped, the earlier
-baseline) or of its pruned equivalent with missing proxies kept (``build_dataset(pruned=True,
-keep_missing_proxies=True)``).
+included), ``cifar10_val_naslib``. Configurations (``FLAN``): graf,proxies,onehot (the project's
+own proxies) or graf,zcp,proxies,onehot (with the published NB-Suite-Zero ones, as FLAN uses),
+each net with the features of its pruned equivalent and missing proxies kept
+(``build_dataset(pruned=True, keep_missing_proxies=True)``), or each net's own features with
+missing proxies dropped (the earlier baseline, 15284 nets).
 
 ``latency``: every HW-NAS-Bench metric of CIFAR-10 (``hw:cifar10:<metric>``), the lookup-table
 model ``lut`` on the ``onehot`` group against ``rf`` on ``graf`` (the protocol's nets: the valid
@@ -83,9 +84,14 @@ LATENCY_MODELS = [("lut", "onehot"), ("rf", "graf")]
 #: adversarial accuracies (CIFAR-10, eps 1/255) and the input sets they are predicted from
 ROBUST_TARGETS = ["robust:pgd@Linf_eps-1.0", "robust:fgsm@Linf_eps-1.0", "robust:aa_apgd-ce@Linf_eps-1.0"]
 ROBUST_INPUTS = ["graf", "graf,zcp"]
-#: flan part: (recipe, pruned features + missing proxies kept) on all 15625 NB201 nets
-FLAN = [("rf+et+catboost+gnn-pruned", True), ("rf+et+catboost+gnn", False)]
-FLAN_INPUTS = "graf,proxies,onehot"
+#: flan part: (recipe, inputs, pruned features + missing proxies kept) on all 15625 NB201 nets
+FLAN = [
+    ("rf+et+catboost+gnn-pruned", "graf,proxies,onehot", True),
+    ("rf+et+catboost+gnn-pruned", "graf,zcp,proxies,onehot", True),
+    ("rf+et+catboost+gnn-iso", "graf,proxies,onehot", True),
+    ("rf+et+catboost+gnn-iso", "graf,zcp,proxies,onehot", True),
+    ("rf+et+catboost+gnn", "graf,proxies,onehot", False),
+]
 FLAN_SIZES = [32, 128, 256, 512]
 #: robust-shap part: (target, inputs) explained at 1024 train nets, seed 0
 ROBUST_SHAP = [("robust:pgd@Linf_eps-1.0", "graf,zcp"), ("cifar10_val_naslib", "graf,zcp")]
@@ -178,6 +184,8 @@ def main(argv=None) -> int:
     p.add_argument("--input-sets", default="graf,proxies;proxies;graf,zcp;zcp;graf;graf,zcp,proxies",
                    help="proxies part: ';'-separated input sets, the first must include proxies")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    p.add_argument("--flan-only", default="", help="flan part: ';'-separated MODEL:INPUTS configurations to run "
+                   "(default: all of FLAN)")
     p.add_argument("--shap-jobs", default="1,2", help="process counts to time backend shap with")
     p.add_argument("--shap-backends", default="woodelf", help="SHAP backends to time, e.g. shap,woodelf")
     args = p.parse_args(argv)
@@ -221,12 +229,14 @@ def main(argv=None) -> int:
 
         nets = [str(a) for a in get_space("nb201").enumerate()]
         done = _done("flan") if args.resume else set()
-        for model, pruned in FLAN:
-            cmd = _command("nb201", "cifar10_val_naslib", FLAN_INPUTS, FLAN_SIZES, args.seeds, model)
+        for model, inputs, pruned in FLAN:
+            if args.flan_only and f"{model}:{inputs}" not in args.flan_only.split(";"):
+                continue
+            cmd = _command("nb201", "cifar10_val_naslib", inputs, FLAN_SIZES, args.seeds, model)
             cmd += " --archs <all 15625>" + (" --pruned-features --keep-missing-proxies" if pruned else " --drop-missing-proxies")
             if cmd + " --json" in done:
                 continue
-            run_config("flan", "cifar10_val_naslib", FLAN_INPUTS, model=model, seeds=args.seeds, sizes=FLAN_SIZES,
+            run_config("flan", "cifar10_val_naslib", inputs, model=model, seeds=args.seeds, sizes=FLAN_SIZES,
                        nets=nets, drop=not pruned, pruned=pruned, keep=pruned, nets_label="all 15625")
     elif args.part == "robust-shap":
         from graf.predictor.explain import explain

@@ -36,6 +36,12 @@ def add_common(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use only the nets with complete values in --proxies-file (default: such nets are an error)",
     )
+    p.add_argument("--keep-missing-proxies", action="store_true",
+                   help="keep nets with missing values in --proxies-file as NaN features (for the recipes that "
+                        "handle them, e.g. rf+et+catboost+gnn-pruned; default: such nets are an error)")
+    p.add_argument("--pruned-features", action="store_true",
+                   help="give each net the features of its pruned equivalent (branches that never receive the "
+                        "input or never reach the output removed); its target stays its own")
     p.add_argument("--archs", metavar="FILE", help="nets to use, one a line in any of the space's encodings "
                    "(default: the valid nets with a target value; nb201: the 9445 valid nets)")
     p.add_argument("--model", default="rf", help="predictor recipe (default: rf = RandomForestRegressor defaults; "
@@ -60,6 +66,8 @@ def load_dataset(args: argparse.Namespace):
         nets=nets,
         proxies_file=args.proxies_file,
         drop_missing_proxies=args.drop_missing_proxies,
+        keep_missing_proxies=getattr(args, "keep_missing_proxies", False),
+        pruned=getattr(args, "pruned_features", False),
         hw_dataset=args.hw_dataset,
         cache_dir=args.cache_dir,
         space=space,
