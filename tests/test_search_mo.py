@@ -173,6 +173,7 @@ def test_surrogate_exploit_every_and_its_validation(data_dir):
     features = surrogate_features(("graf",))
 
     def make(**kw):
+        kw.setdefault("exploit_first", 0)
         return MOSurrogateBO(senses=obj.senses, features=features, known=obj.known(), n_init=3, n_candidates=200,
                              regressor=lambda s: default_regressor(s, n_estimators=10), seed=0, **kw)
 

@@ -404,8 +404,9 @@ class MOSurrogateBO(MOStrategy, Strategy):
       normalised values, the modelled ones at their optimistic bound mean ± ``kappa`` · sd.
       ``"auto"``: ehvi where it applies, else parego. When no candidate improves the hypervolume
       in any tree, the ask falls back to parego.
-    * ``exploit_first`` (default 0): the first k asks after the first ones take the candidate
-      with the best optimistic value of the first queried objective alone (as ``exploit_every``).
+    * ``exploit_first`` (default 15): the first k asks after the first ones take the candidate
+      with the best optimistic value of the first queried objective alone (as ``exploit_every``),
+      so that the model learns the accurate end of the front before the hypervolume drives it.
     * ``exploit_every`` (default None): every k-th ask after the first ones instead takes the
       candidate with the best optimistic value (mean ± ``kappa`` · sd) of the first queried
       objective alone, as single-objective surrogate-BO would.
@@ -418,7 +419,7 @@ class MOSurrogateBO(MOStrategy, Strategy):
 
     def __init__(self, *, senses, features, known=None, prior=None, regressor: Callable[[int], object] | None = None,
                  n_init: int = 5, n_candidates: int | None = 2000, acquisition: str = "auto", kappa: float = 0.5,
-                 exploit_every: int | None = None, exploit_first: int = 0, seed, valid_only: bool = False,
+                 exploit_every: int | None = None, exploit_first: int = 15, seed, valid_only: bool = False,
                  space="nb201", pool=None) -> None:
         Strategy.__init__(self, seed=seed, valid_only=valid_only, space=space, pool=pool)
         self._objectives(senses)
