@@ -24,6 +24,11 @@ Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
                                         # (tables of `graf proxies`, or their .partial.jsonl checkpoints)
     python benchmarks/bench_proxies.py new-timing --nets 12    # seconds per net of those five beside the four
                                         # original proxies, in one process, one thread
+    python benchmarks/bench_proxies.py space-fidelity --space nb301 --table A.parquet,B.jsonl   # issue 15:
+                                        # Spearman of each computed proxy with the NASLib file's value
+                                        # (nb101: per cell and per key) and with val_accuracy
+    python benchmarks/bench_proxies.py space-timing --space nb101 --nets 3 --proxies all --batch-size 32
+                                        # seconds per net of every proxy on NB101 / NB301 nets, one thread
 
 Each prints a short report and, with ``--json FILE``, writes its figures to FILE.
 """
@@ -320,24 +325,19 @@ def cmd_speed(args) -> dict:
             runs = {name: [] for name in trees}
             tables = {}
             for r in range(args.repeat):
-                for name, tree in trees.items():
-                    out = Path(tmp) / f"speed_{len(tables)}_{r}.parquet"
+                for t, (name, tree) in enumerate(trees.items()):
+                    out = Path(tmp) / f"speed_{t}_{r}.parquet"
                     load = _uptime()
-                    t = time.perf_counter()
                     # ``-c`` puts the working directory first on sys.path: each tree runs its own code
-                    proc = subprocess.run(
-                        graf_cmd("--sample", str(args.nets), "--seed", str(args.seed), "--proxies", args.proxies,
-                                 "--jobs", "1", "--batch-size", str(args.batch_size), "--out", str(out),
-                                 "--data-dir", ddir, "--no-progress"),
-                        capture_output=True, text=True, cwd=tree,
-                    )
-                    wall = time.perf_counter() - t
-                    if proc.returncode != 0:
-                        raise SystemExit(proc.stderr)
+                    wall, cpu = _timed(graf_cmd("--sample", str(args.nets), "--seed", str(args.seed), "--proxies",
+                                                args.proxies, "--jobs", "1", "--batch-size", str(args.batch_size),
+                                                "--out", str(out), "--data-dir", ddir, "--no-progress"), cwd=tree)
                     if name not in tables:  # the first run's table of each tree
                         tables[name] = pd.read_parquet(out)
-                    runs[name].append({"seconds": wall, "seconds_per_net": wall / args.nets, "uptime_before": load})
-                    print(f"run {r + 1} {name}: {wall:.2f} s, {wall / args.nets:.3f} s/net   ({load})", file=sys.stderr)
+                    runs[name].append({"seconds": wall, "seconds_per_net": wall / args.nets,
+                                       "cpu_seconds_per_net": cpu / args.nets, "uptime_before": load})
+                    print(f"run {r + 1} {name}: {wall:.2f} s, {wall / args.nets:.3f} s/net, cpu {cpu / args.nets:.3f} "
+                          f"s/net   ({load})", file=sys.stderr)
         finally:
             if args.compare_with:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=False)
@@ -346,10 +346,69 @@ def cmd_speed(args) -> dict:
         per = sorted(x["seconds_per_net"] for x in rs)
         key = "" if name == "this" else f"{name}_"
         res.update({f"{key}best_seconds_per_net": per[0], f"{key}median_seconds_per_net": float(np.median(per)),
-                    f"{key}mean_seconds_per_net": float(np.mean(per)), f"{key}runs": rs})
+                    f"{key}mean_seconds_per_net": float(np.mean(per)),
+                    f"{key}median_cpu_seconds_per_net": float(np.median([x["cpu_seconds_per_net"] for x in rs])),
+                    f"{key}runs": rs})
     if args.compare_with:
         res["tables_equal"] = bool(tables[args.compare_with].equals(tables["this"]))
     print(json.dumps({k: v for k, v in res.items() if not k.endswith("runs")}, indent=1))
+    return res
+
+
+def _timed(cmd: list[str], cwd=None) -> tuple[float, float]:
+    """Run ``cmd``; its wall seconds and CPU seconds (user + system, from the children's rusage)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} ... failed:\n{proc.stderr}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cmd_public_speed(args) -> dict:
+    """Whole processes on the same nets, alternately: ``graf proxies --archs FILE --jobs 1`` and
+    the public implementations' recipes (``benchmarks/public_proxies.py``); wall and CPU seconds.
+    ``--proxies`` together in one process each (default: the four), or with ``--per-proxy``
+    one process per proxy."""
+    from scipy.stats import spearmanr
+
+    ddir = str(Path(data_dir(args)).resolve())
+    groups = args.proxies.split(",") if args.per_proxy else [args.proxies]
+    res: dict = {"nets": args.nets, "batch_size": args.batch_size, "repeat": args.repeat, "groups": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        archs = write_archs(valid_sample(args.nets, args.sample_seed, ddir), Path(tmp) / "archs.txt")
+        for group in groups:
+            runs: dict[str, list] = {"graf": [], "public": []}
+            tables = {}
+            for r in range(args.repeat):
+                for name, rs in runs.items():
+                    out = Path(tmp) / f"{name}_{r}.csv"
+                    common = ["--archs", str(archs), "--seed", str(args.seed), "--proxies", group,
+                              "--batch-size", str(args.batch_size), "--out", str(out), "--data-dir", ddir]
+                    cmd = graf_cmd(*common, "--jobs", "1", "--no-progress", "--overwrite") if name == "graf" else \
+                        [sys.executable, str(REPO / "benchmarks" / "public_proxies.py"), *common]
+                    load = _uptime()
+                    wall, cpu = _timed(cmd, cwd=REPO)
+                    tables.setdefault(name, pd.read_csv(out, index_col="arch"))
+                    rs.append({"wall": wall, "cpu": cpu, "uptime_before": load})
+                    print(f"{group} run {r + 1} {name}: wall {wall / args.nets:.3f} s/net, cpu {cpu / args.nets:.3f} "
+                          f"s/net ({load})", file=sys.stderr)
+            entry: dict = {"runs": runs}
+            for what in ("wall", "cpu"):
+                per = {n: [x[what] / args.nets for x in rs] for n, rs in runs.items()}
+                entry[f"{what}_seconds_per_net_median"] = {n: float(np.median(v)) for n, v in per.items()}
+                entry[f"{what}_ratio_per_pair"] = [p / g for g, p in zip(per["graf"], per["public"])]
+                entry[f"{what}_ratio_median"] = float(np.median(entry[f"{what}_ratio_per_pair"]))
+            g, p = tables["graf"], tables["public"].loc[tables["graf"].index]
+            entry["spearman_graf_vs_public"] = {c: float(spearmanr(g[c], p[c]).statistic) for c in group.split(",")}
+            entry["median_relative_difference"] = {
+                c: float(np.median(np.abs(g[c] - p[c]) / np.maximum(np.abs(p[c]), 1e-300))) for c in group.split(",")}
+            res["groups"][group] = entry
+            print(json.dumps({k: v for k, v in entry.items() if k != "runs"}), flush=True)
     return res
 
 
@@ -582,10 +641,101 @@ def cmd_new_timing(args) -> dict:
     return _one_thread_timing(args, archs, ("naswot", "synflow", "jacov", "ntk", *LATER), groups)
 
 
+# --------------------------------------------------------------------------- NB101 / NB301 (issue 15)
+#: our proxy name -> the NASLib files' column
+PUBLISHED_NAME = {"naswot": "nwot"}
+
+
+def _space_table(space: str, ddir: str, per_key: bool = False) -> pd.DataFrame:
+    """The NASLib file of ``space`` (nb101: one row per cell, or per key with ``per_key``; nb301: per genotype)."""
+    if space == "nb101":
+        from graf.data.nb101 import load_nb101, load_nb101_keys
+
+        return load_nb101_keys(ddir) if per_key else load_nb101(ddir)
+    if space == "nb301":
+        from graf.data.nb301 import load_nb301
+
+        return load_nb301(ddir)
+    raise SystemExit(f"--space must be nb101 or nb301, got {space!r}")
+
+
+def cmd_space_fidelity(args) -> dict:
+    """Spearman ρ of each computed proxy with its published NASLib value (nb101 / nb301) and with val_accuracy."""
+    from scipy.stats import spearmanr
+
+    if not args.table:
+        raise SystemExit("space-fidelity: pass --table A[,B...] (graf proxies tables or .partial.jsonl checkpoints)")
+    frames = [_read_rows(t) for t in args.table.split(",")]
+    ours = frames[0]
+    for frame in frames[1:]:  # the same nets in several tables: their columns side by side
+        ours = ours.combine_first(frame)
+    present = {c: set().union(*(f.index for f in frames if c in f.columns)) for c in ours.columns}
+    pub = _space_table(args.space, data_dir(args))
+    keys = _space_table(args.space, data_dir(args), per_key=True) if args.space == "nb101" else None
+    res: dict = {"space": args.space, "tables": args.table.split(","), "rows": len(ours), "proxies": {}}
+    for name in (c for c in ours.columns if c not in ("error",)):
+        x = pd.to_numeric(ours[name], errors="coerce").dropna()
+        x = x[np.isfinite(x)]
+        column = PUBLISHED_NAME.get(name, name)
+        entry = {"nets": len(x), "failed": int(len(present[name]) - len(x)),
+                 "rho_own_val_accuracy": float(spearmanr(x, pub.loc[x.index, "val_accuracy"]).statistic)}
+        if column in pub.columns:
+            y = pub.loc[x.index, column]
+            entry["rho_own_published"] = float(spearmanr(x, y).statistic)
+            entry["rho_published_val_accuracy"] = float(spearmanr(y, pub.loc[x.index, "val_accuracy"]).statistic)
+            if keys is not None:  # every key of the cells computed, against the cell's own value
+                k = keys[keys["arch"].isin(x.index)]
+                entry["keys"] = len(k)
+                entry["rho_own_published_per_key"] = float(spearmanr(x.loc[k["arch"]].to_numpy(), k[column]).statistic)
+        res["proxies"][name] = entry
+    print(json.dumps(res, indent=1))
+    return res
+
+
+def cmd_space_timing(args) -> dict:
+    """Seconds per net of every registered proxy alone on NB101 / NB301 networks (the first --nets archs
+    of the NASLib file, the benchmark's network size), one process, one thread, after a warm-up call."""
+    import torch
+
+    from proxies.batch import cifar10_batch
+    from proxies.network import network_builder
+    from proxies.registry import available, compute_proxies
+
+    torch.set_num_threads(1)
+    archs = list(_space_table(args.space, data_dir(args)).index[: args.nets])
+    build = network_builder(args.space)
+    x = cifar10_batch(args.batch_size, args.seed, data_dir(args))
+    names = args.proxies.split(",") if args.proxies != "all" else available()
+    loss_group = [n for n in ("snip", "grasp", "fisher", "grad_norm", "plain") if n in names]
+    groups = {"snip+grasp+fisher+grad_norm+plain (one shared gradient)": loss_group} if len(loss_group) > 1 else {}
+    warm = build(archs[0], seed=args.seed)
+    compute_proxies(warm, x, names, seed=args.seed)  # first calls pay for lazy initialisation
+    times: dict[str, list[float]] = {k: [] for k in ("build", *names, *groups)}
+    errors: dict[str, int] = {k: 0 for k in names}
+    for a in archs:
+        start = t = time.perf_counter()
+        net = build(a, seed=args.seed)
+        times["build"].append(time.perf_counter() - t)
+        for name in (*names, *groups):
+            t = time.perf_counter()
+            out = compute_proxies(net, x, groups.get(name, [name]), seed=args.seed)
+            times[name].append(time.perf_counter() - t)
+            if name in errors and not isinstance(out[name], float):
+                errors[name] += 1
+        print(f"{a}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    res = {"space": args.space, "nets": len(archs), "threads": 1, "batch_size": args.batch_size,
+           "seconds_per_net_median": {k: float(np.median(v)) for k, v in times.items()},
+           "seconds_per_net_mean": {k: float(np.mean(v)) for k, v in times.items()},
+           "errors": errors, "uptime": _uptime()}
+    print(json.dumps(res, indent=1))
+    return res
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism", "table",
-                                        "suite", "suite-timing", "fidelity", "new-timing"])
+                                        "suite", "suite-timing", "fidelity", "new-timing", "space-fidelity", "space-timing",
+                                        "public-speed"])
     p.add_argument("--nets", type=int, default=12)
     p.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the sample of valid nets")
@@ -594,6 +744,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--threads", type=int, default=0, help="timing: torch threads (0: default)")
     p.add_argument("--proxies", default="naswot,synflow,jacov,ntk")
+    p.add_argument("--space", default="nb301", help="space-fidelity, space-timing: nb101 or nb301")
     p.add_argument("--suite-proxies", default=",".join(SUITE),
                    help="suite: compute these of the eight (default all); the report covers every one computed")
     p.add_argument("--seeds", default="0,1", help="suite: seeds of weights and batch, compared pairwise (first two)")
@@ -602,11 +753,14 @@ def main() -> None:
     p.add_argument("--table", help="agreement: reuse (or keep) this proxies table; fidelity: tables, comma-separated")
     p.add_argument("--data-dir")
     p.add_argument("--compare-with", metavar="REF", help="speed: alternate runs with git REF's code (a temporary worktree)")
+    p.add_argument("--per-proxy", action="store_true", help="public-speed: one process per proxy of --proxies")
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args()
     fn = {"params-flops": cmd_params_flops, "agreement": cmd_agreement, "timing": cmd_timing, "speed": cmd_speed,
           "resume": cmd_resume, "determinism": cmd_determinism, "table": cmd_table, "suite": cmd_suite,
-          "suite-timing": cmd_suite_timing, "fidelity": cmd_fidelity, "new-timing": cmd_new_timing}[args.command]
+          "suite-timing": cmd_suite_timing, "fidelity": cmd_fidelity, "new-timing": cmd_new_timing,
+          "space-fidelity": cmd_space_fidelity, "space-timing": cmd_space_timing,
+          "public-speed": cmd_public_speed}[args.command]
     res = fn(args)
     res["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     res["date"] = time.strftime("%Y-%m-%d")

@@ -95,26 +95,41 @@ def _as_batch(batch) -> torch.Tensor:
     return batch.detach().to(torch.float32)
 
 
-def per_sample_conv_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> tuple[torch.Tensor, bool]:
-    """Per-sample gradients of a convolution's weight: ``(grads, transposed)``, ``grads[i]`` that of sample i.
+def per_sample_conv_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """Per-sample gradients of a convolution's weight, (B, C_out, ...) in some fixed element order.
 
     Sample i's gradient is the weight gradient of the convolution of ``inp[i]`` (B, C_in, H, W)
-    with output gradient ``delta[i]``. ``grads`` is (B, C_out, C_in / groups, k_h * k_w), the
-    weight's element order, or (B, C_out, k_h * k_w, C_in) when ``transposed`` (ungrouped
-    'same' convolutions: the order the shifted products give; inner products between samples,
-    all the NTK uses, do not depend on it). Three computations, each giving the same bits for
-    any number of threads (PyTorch's own weight gradient, summed over the batch, does not):
+    with output gradient ``delta[i]``. The element order is the weight's except for ungrouped
+    'same' convolutions ((B, C_out, k_h * k_w, C_in), the order the shifted products give):
+    the NTK uses only inner products between samples. See :func:`conv_weight_grad`.
+    """
+    return _conv_weight_grads(conv, inp, delta, summed=False)
+
+
+def conv_weight_grad(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """``∂L/∂W`` of a convolution (shape of its weight) from its input and output gradient ``delta``.
+
+    The sum over the batch of per-sample weight gradients (:func:`per_sample_conv_weight_grads`,
+    each one a batched matrix product per sample, summed over the batch dimension). Three
+    computations, each giving the same bits for any number of threads (PyTorch's own
+    convolution weight gradient splits its sum over the batch between threads):
 
     * an ungrouped 1x1 convolution (stride 1, no padding): one matrix product per sample;
-    * a 'same' convolution (stride 1, output the input's size, ``2 p = d (k - 1)``, any
-      dilation d): with the input zero-padded and flattened row by row (row length W + 2p),
-      kernel offset (u, v) is a shift by ``d_h u (W + 2p) + d_w v``; the output gradient, laid
-      out on the same rows (zeros in the padding columns), meets each shift in one batched
-      matrix product on views (ungrouped) or one product and per-sample sum over the positions
-      (depthwise: groups = C_in = C_out), without building the patch matrix;
+    * a 'same' convolution (stride 1, output the input's size, ``2 p = d (k - 1)`` for dilation
+      d), ungrouped or depthwise (groups = C_in = C_out): with the input zero-padded and
+      flattened row by row (row length W + 2p), kernel offset (u, v) is a shift by
+      ``d_h u (W + 2p) + d_w v``; the output gradient, laid out on the same rows (zeros in the
+      padding columns), meets each shift in one batched matrix product on views (ungrouped) or
+      one product and sum over the positions per sample (depthwise), without building the
+      patch matrix;
     * anything else (strided, other grouped convolutions): one grouped convolution backward,
       the samples stacked along the channels as groups.
     """
+    return _conv_weight_grads(conv, inp, delta, summed=True).reshape(conv.weight.shape)
+
+
+def _conv_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor, *, summed: bool) -> torch.Tensor:
+    """The per-sample weight gradients (B, ...), or (``summed``) their sum over the batch, in the weight's order."""
     if not isinstance(conv.padding, tuple) or conv.padding_mode != "zeros":
         raise ValueError(
             "the per-sample weight gradients support convolutions with numeric zero padding only, got "
@@ -123,23 +138,24 @@ def per_sample_conv_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torc
     n, c_in, h, w = inp.shape
     c_out, groups = conv.out_channels, conv.groups
     (k_h, k_w), (s_h, s_w), (p_h, p_w), (d_h, d_w) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
+    batch_sum = (lambda t: t.sum(0)) if summed else (lambda t: t)
     d = delta.permute(0, 2, 3, 1)  # (B, H_out, W_out, C_out); a view of a channels-last tensor
     x = inp.permute(0, 2, 3, 1)
-    depthwise = groups == c_in == c_out
     if groups == 1 and (k_h, k_w, s_h, s_w, p_h, p_w) == (1, 1, 1, 1, 0, 0):
-        return torch.bmm(d.reshape(n, -1, c_out).transpose(1, 2), x.reshape(n, -1, c_in)), False  # (B, C_out, C_in)
+        return batch_sum(torch.bmm(d.reshape(n, -1, c_out).transpose(1, 2), x.reshape(n, -1, c_in)))
     same = (s_h, s_w) == (1, 1) and delta.shape[2:] == inp.shape[2:] and (2 * p_h, 2 * p_w) == (
         d_h * (k_h - 1), d_w * (k_w - 1))
+    depthwise = groups == c_in == c_out
     if same and (groups == 1 or depthwise):
         row = w + 2 * p_w
         length = h * row
         xp = F.pad(x, (0, 0, p_w, p_w, p_h, p_h + 1)).reshape(n, -1, c_in)
-        shifts = [u * d_h * row + v * d_w for u in range(k_h) for v in range(k_w)]
-        if groups == 1:
-            dp = F.pad(d, (0, 0, 0, 2 * p_w)).reshape(n, length, c_out).transpose(1, 2)
-            return torch.stack([torch.bmm(dp, xp[:, s : s + length]) for s in shifts], dim=2), True
         dp = F.pad(d, (0, 0, 0, 2 * p_w)).reshape(n, length, c_out)
-        return torch.stack([(dp * xp[:, s : s + length]).sum(1) for s in shifts], dim=2).unsqueeze(2), False
+        shifts = [u * d_h * row + v * d_w for u in range(k_h) for v in range(k_w)]
+        if groups == 1:  # summed: (C_out, C_in, K), the weight's order; per sample (B, C_out, K, C_in)
+            dp = dp.transpose(1, 2)
+            return torch.stack([batch_sum(torch.bmm(dp, xp[:, s : s + length])) for s in shifts], dim=2)
+        return torch.stack([batch_sum((dp * xp[:, s : s + length]).sum(1)) for s in shifts], dim=-1)  # (B,) C, K
     _, grad_weight, _ = torch.ops.aten.convolution_backward(
         delta.reshape(1, n * c_out, *delta.shape[2:]),
         inp.reshape(1, n * c_in, h, w),
@@ -153,19 +169,7 @@ def per_sample_conv_weight_grads(conv: nn.Conv2d, inp: torch.Tensor, delta: torc
         n * groups,
         [False, True, False],
     )
-    return grad_weight.reshape(n, c_out, *grad_weight.shape[1:]), False
-
-
-def conv_weight_grad(conv: nn.Conv2d, inp: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """``∂L/∂W`` of a convolution (shape of its weight) from its input and output gradient ``delta``.
-
-    The sum over the batch (one sum over the batch dimension) of the per-sample weight
-    gradients of :func:`per_sample_conv_weight_grads`: the same bits for any number of
-    threads (PyTorch's own convolution weight gradient splits the batch sum between threads).
-    """
-    grads, transposed = per_sample_conv_weight_grads(conv, inp, delta)
-    total = grads.sum(0)
-    return (total.transpose(1, 2) if transposed else total).reshape(conv.weight.shape)
+    return batch_sum(grad_weight.reshape(n, c_out, *grad_weight.shape[1:]))
 
 
 def _channels_last(t: torch.Tensor) -> torch.Tensor:

@@ -11,8 +11,10 @@ the count is the number of distinct patterns among the 3000 inputs (TE-NAS's ``c
 sums, over the inputs, 1 / the number of inputs with the same pattern, which is that
 number).
 
-Here: the thin network is built from the architecture of the network given (``net.arch``, an
-NB201 cell: :class:`proxies.network.Cell` with 1 channel, then BatchNorm2d(1) + ReLU), in
+Here: the thin network is built from the architecture of the network given (``net.arch``: an
+NB201 cell, :class:`proxies.network.Cell` with 1 channel, then BatchNorm2d(1) + ReLU; NB101
+and NB301 architectures, :func:`proxies.nb101_network.thin_nb101_network` and
+:func:`proxies.darts_network.thin_darts_network`), in
 training mode (each batch of 1000 normalised with its own statistics, as TE-NAS's
 ``network_thin.train()``), with PyTorch's default initialisation drawn from a generator
 seeded by (seed, architecture, init index) — TE-NAS's launch script asks for
@@ -27,7 +29,6 @@ draws them from the whole training set. The score is the mean count over
 from __future__ import annotations
 
 import hashlib
-from typing import Union
 
 import numpy as np
 import torch
@@ -50,7 +51,7 @@ LR_PATCH = 3
 LR_INITS = 3
 
 #: the architectures with a thin network
-ThinArch = Union[NB201Arch, NB101Arch, NB301Arch]
+ThinArch = NB201Arch | NB101Arch | NB301Arch
 
 
 def thin_network(arch: ThinArch | str) -> nn.Module:

@@ -4,7 +4,7 @@ Layout (C = 128, N = 3 by default)::
 
     stem: Conv3x3(3 -> C, no bias) + BN + ReLU
     N cells (C) -> MaxPool 2x2 stride 2 -> N cells (2C) -> MaxPool -> N cells (4C)
-    global average pooling -> Linear(4C -> classes)
+    global average pooling (a mean over H, W) -> Linear(4C -> classes)
 
 The first cell of a stack takes the previous stack's channels and outputs the stack's. A cell
 (pruned spec: adjacency ``m`` on nodes 0..V-1, input 0, output V-1):
@@ -37,7 +37,7 @@ from torch import nn
 from graf.spaces.nb101 import OPS, NB101Arch
 from proxies.network import _uninitialised_on_cpu, initialised
 
-__all__ = ["ConvBnRelu", "NB101Cell", "NB101Network", "vertex_channels", "build_nb101_network", "thin_nb101_network"]
+__all__ = ["ConvBnRelu", "GlobalAvgPool", "NB101Cell", "NB101Network", "vertex_channels", "build_nb101_network", "thin_nb101_network"]
 
 
 class ConvBnRelu(nn.Module):
@@ -53,6 +53,19 @@ class ConvBnRelu(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x)
+
+
+class GlobalAvgPool(nn.Module):
+    """The global average pooling of NB101's network: ``x.mean((2, 3))``, (B, C, H, W) -> (B, C).
+
+    A module of its own (zen reads its input: ``GLOBAL_POOLING``), not ``nn.AdaptiveAvgPool2d``:
+    NB101's (and NASLib's) network takes a plain mean, which the FLOPs rules do not count.
+    """
+
+    GLOBAL_POOLING = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
 
 
 def vertex_channels(c_in: int, c_out: int, matrix: np.ndarray) -> list[int]:
@@ -150,14 +163,14 @@ class NB101Network(nn.Module):
                 layers.append(NB101Cell(matrix, ops, c_in, c_out, device=device))
                 c_in = c_out
         self.cells = nn.Sequential(*layers)
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.global_pooling = GlobalAvgPool()
         self.classifier = nn.Linear(c_out, num_classes, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"NB101Network expects an input of shape (batch, 3, H, W), got {tuple(x.shape)}")
         out = self.cells(self.stem(x))
-        return self.classifier(self.global_pooling(out).flatten(1))
+        return self.classifier(self.global_pooling(out))
 
     def extra_repr(self) -> str:
         return f"arch={str(self.arch)!r}, C={self.C}, N={self.N}, num_classes={self.num_classes}"

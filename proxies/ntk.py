@@ -17,8 +17,15 @@ gradient: the gradients with respect to every convolution's output come from one
 own backward, and the per-sample convolution weight gradients are formed layer by layer
 (``δ_i`` against the input of sample i); each layer's contribution ``G Gᵀ`` is added to Θ
 without ever concatenating the 32 x P matrix J. This is the per-sample-gradient computation
-``torch.func.vmap(grad(f))`` would do, without its overhead. Θ is
-accumulated in float64 from float32 layer products (TE-NAS works in float32 throughout).
+``torch.func.vmap(grad(f))`` would do, without its overhead (the per-sample weight gradients
+are :func:`proxies._loss.per_sample_conv_weight_grads`, shared with the loss-gradient proxies).
+Θ is accumulated in float64 from float32 layer products (TE-NAS works in float32 throughout).
+
+Non-affine BatchNorm layers (DARTS's cells) normalise with weight 1 and bias 0 and add nothing
+to J. A DARTS (NB301) network's cells end in BatchNorm straight into the global pooling, which
+makes Θ zero (per-sample statistics) or singular (batch statistics); TE-NAS's DARTS network has
+a last BatchNorm + ReLU before the pooling, so for NB301 networks one is put there during the
+call (per-sample, without parameters).
 """
 
 from __future__ import annotations
@@ -152,7 +159,7 @@ def ntk_matrix(net: nn.Module, batch: torch.Tensor, tensors: dict[str, torch.Ten
     with torch.no_grad():
         for (conv, inp, out), delta in zip(recorder.convs, grads[: len(recorder.convs)]):
             if delta is not None:
-                theta += _gram(per_sample_conv_weight_grads(conv, inp.detach(), delta)[0])
+                theta += _gram(per_sample_conv_weight_grads(conv, inp.detach(), delta))
         for per_sample in recorder.norm_grads:
             theta += _gram(per_sample)
         for linear, feats in recorder.linears:
@@ -178,7 +185,7 @@ def condition_number(theta: torch.Tensor) -> float:
     return hi / lo
 
 
-@register("ntk", higher_is_better=False)
+@register("ntk", higher_is_better=False, iso_invariant=True)
 def ntk(net, batch, *, seed: int = 0, shared: dict | None = None) -> float:
     """NTK condition number λ_max/λ_min, mean over 3 Kaiming-normal inits, first 32 samples, per-sample BN."""
     x = batch[:NTK_BATCH]

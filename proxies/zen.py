@@ -85,9 +85,13 @@ def zen_score(net: nn.Module, shape: tuple[int, ...], generator: torch.Generator
             raise ValueError("zen needs BatchNorm layers with running statistics and a momentum")
     records: dict[int, list] = {id(m): [] for m in norms}
     swap = {id(m): _RecordingNorm(m, records[id(m)]) for m in norms}
-    pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
+    pools = [m for m in net.modules()
+             if isinstance(m, nn.AdaptiveAvgPool2d) or getattr(type(m), "GLOBAL_POOLING", False)]
     if len(pools) != 1:
-        raise ValueError(f"zen needs exactly one nn.AdaptiveAvgPool2d (the global pooling), found {len(pools)}")
+        raise ValueError(
+            "zen needs exactly one global pooling (nn.AdaptiveAvgPool2d, or a module class with GLOBAL_POOLING = True), "
+            f"found {len(pools)}"
+        )
     features: list[torch.Tensor] = []
 
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:

@@ -241,3 +241,38 @@ def test_linear_regions_bounds_and_input_checks():
     assert get_proxy("linear_regions").compute(full, x) <= LR_BATCHES * LR_BATCH_SIZE
     with pytest.raises(ValueError, match="NB201"):
         get_proxy("linear_regions").compute(nn.Sequential(nn.ReLU()), x)
+
+
+NB101_ARCH = "01010-00101-00001-00001-00000|conv3x3,conv1x1,maxpool3x3"
+NB301_ARCH = ("[[(0, 3), (1, 4), (0, 5), (1, 6), (0, 0), (2, 2), (2, 3), (3, 1)], "
+              "[(0, 2), (1, 5), (0, 6), (1, 3), (0, 1), (2, 4), (1, 2), (3, 0)]]")
+
+
+def test_thin_networks_of_nb101_and_nb301_cells():
+    from graf.spaces.nb101 import NB101Arch
+    from graf.spaces.nb301 import NB301Arch
+
+    # NB101: nodes 1..3 feed the output, so 3 output channels, every node 1: projections 1x1 to nodes 1
+    # and 3 (1 + BN 2 each), conv3x3 (9 + 2), conv1x1 (1 + 2), maxpool, then BatchNorm(3)
+    net = thin_network(NB101Arch.parse(NB101_ARCH))
+    assert sum(p.numel() for p in net.parameters()) == 2 * 3 + 11 + 3 + 6
+    assert sum(isinstance(m, nn.ReLU) for m in net.modules()) == 5
+    assert net(torch.zeros(2, 1, 3, 3)).shape == (2, 3, 3, 3)
+    # NB301: the normal cell at C = 1: preprocessing 2 x (1 + BN 2), sep 3x3 twice (2 x (9 + 1)), sep 5x5
+    # (2 x (25 + 1)), dil 3x3 (9 + 1), dil 5x5 (25 + 1), pools and skip (no weights), then BatchNorm(4)
+    net = thin_network(NB301Arch.parse(NB301_ARCH))
+    assert sum(p.numel() for p in net.parameters()) == 6 + 2 * 20 + 52 + 10 + 26 + 8
+    assert sum(isinstance(m, nn.ReLU) for m in net.modules()) == 2 + 2 * 2 + 2 + 1 + 1 + 1
+    assert net(torch.zeros(2, 1, 3, 3)).shape == (2, 4, 3, 3)
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb301"])
+def test_linear_regions_of_nb101_and_nb301_networks(space):
+    from proxies.network import network_builder
+
+    net = network_builder(space)(NB101_ARCH if space == "nb101" else NB301_ARCH, seed=0, C=4, N=1)
+    x = synthetic_batch(8, 0)
+    score = get_proxy("linear_regions").compute(net, x)
+    assert 1 < score <= LR_BATCHES * LR_BATCH_SIZE
+    assert get_proxy("linear_regions").compute(net, x) == score
+    assert get_proxy("linear_regions").compute(net, x, seed=1) != score

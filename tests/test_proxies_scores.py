@@ -316,11 +316,12 @@ def test_ntk_matrix_of_nb101_and_darts_networks_matches_per_sample_backward_pass
         for name, p in fresh.named_parameters():
             p.copy_(values[name])
     if space == "nb301":
-        assert float(ntk_matrix(net, x, values).abs().max()) < 1e-12  # no last activation: Θ = 0 up to rounding
         c = fresh.classifier.in_features
         fresh.global_pooling = nn.Sequential(nn.BatchNorm2d(c, affine=False), nn.ReLU(), fresh.global_pooling)
         with swapped_modules(net, _last_activation):
             theta = ntk_matrix(net, x, values)
+        bare = ntk_matrix(net, x, values)  # no last activation: Θ = 0 up to rounding
+        assert float(bare.abs().max()) < 1e-6 * float(theta.abs().max())
     else:
         theta = ntk_matrix(net, x, values)
     ref = _ntk_reference(fresh, x)
