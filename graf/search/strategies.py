@@ -731,7 +731,7 @@ class TENAS(Strategy):
     uses_queries = False
 
     def __init__(self, *, dataset: str = "cifar10", data_dir=None, synthetic: bool = False, image_size: int = 32,
-                 ntk_method: str = "sample", init: str = "kaiming_normal", channels: int = 3, cells: int = 1,
+                 ntk_method: str = "sample", init: str = "default", channels: int = 3, cells: int = 1,
                  depth: int | None = None, ntk_batch: int = 72, repeats: int = 3, lr_batches: int = 3, lr_batch_size: int = 1000,
                  precision: int = 3, seed, valid_only: bool = False, space="nb201", pool=None) -> None:
         super().__init__(seed=seed, valid_only=valid_only, space=space, pool=pool)
