@@ -353,7 +353,7 @@ def run_proxies(
     cluster (connecting waits at most ``scheduler_timeout`` seconds). ``resume``: continue from
     ``<out>.partial.jsonl``. Without ``resume`` an existing checkpoint is an error (so that an
     interrupted run is never discarded by accident). ``finish``: applied to the complete table
-    before it is written (the result keeps the computed table).
+    before it is written; the result holds the written table.
     """
     from graf.spaces import get_space
     from graf.tables import check_table_path, write_table
@@ -409,6 +409,8 @@ def run_proxies(
         if bar is not None:
             bar.close()
     table = _table(names, rows, config)
-    write_table(table if finish is None else finish(table), out)
+    if finish is not None:
+        table = finish(table)
+    write_table(table, out)
     ckpt.unlink()
     return RunResult(table=table, computed=len(todo), resumed=resumed, seconds=time.perf_counter() - start)

@@ -148,16 +148,17 @@ def run(args: argparse.Namespace) -> dict:
         kept = (f"the finished nets are in {ckpt}; rerun with --resume to continue" if ckpt.exists()
                 else "nothing had finished")
         raise stopped(exc, kept) from None
-    table = result.table if classes is None else finish(result.table)
+    table = result.table
     failed = int((table["error"] != "").sum())
     seconds = time.perf_counter() - start
-    per_class = "" if classes is None else f", {result.table.shape[0]} classes"
+    n_classes = None if classes is None else int(classes.nunique())
+    per_class = "" if classes is None else f", {n_classes} classes"
     say(args, f"{len(table)} nets x {len(names)} proxies -> {out} "
               f"({result.computed} computed, {result.resumed} resumed{per_class}, {failed} with errors, {seconds:.1f} s)")
     return {
         "out": str(out),
         "rows": len(table),
-        **({} if classes is None else {"classes": int(result.table.shape[0])}),
+        **({} if classes is None else {"classes": n_classes}),
         "failed": failed,
         "computed": result.computed,
         "resumed": result.resumed,

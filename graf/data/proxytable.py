@@ -88,9 +88,10 @@ def class_representatives(space, archs: Sequence[object]) -> pd.Series:
     from graf.spaces import get_space
 
     space = get_space(space)
-    keys = [str(space.parse(a)) for a in archs]
+    parsed = [space.parse(a) for a in archs]
+    keys = [str(a) for a in parsed]
     first: dict[str, str] = {}
-    reps = [first.setdefault(space.iso_key(k), k) for k in keys]
+    reps = [first.setdefault(space.iso_key(a), k) for a, k in zip(parsed, keys)]
     return pd.Series(reps, index=pd.Index(keys, name="arch"), name="representative")
 
 
