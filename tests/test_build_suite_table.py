@@ -1,0 +1,102 @@
+"""benchmarks/build_suite_table.py: the per-class columns are copied to every class member, the
+per-net ones kept, coverage and invariance checked, nothing overwritten without --overwrite."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+
+from graf.data.proxytable import class_representatives  # noqa: E402
+from graf.spaces import get_space  # noqa: E402
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "build_suite_table.py"
+
+
+@pytest.fixture(scope="module")
+def nets():
+    space = get_space("nb201")
+    archs = [str(a) for a in space.enumerate()]
+    return archs, class_representatives(space, archs)
+
+
+def _write(path: Path, frame: pd.DataFrame) -> str:
+    frame.index.name = "arch"
+    frame.to_parquet(path)
+    return str(path)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
+
+
+def _main(*args: str) -> int:
+    spec = importlib.util.spec_from_file_location("build_suite_table", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(list(args))
+
+
+def test_joins_per_class_and_per_net_columns(tmp_path, nets, capsys):
+    archs, reps = nets
+    firsts = list(dict.fromkeys(reps))
+    rng = np.random.default_rng(0)
+    base = _write(tmp_path / "base.parquet", pd.DataFrame(
+        {"params": rng.random(len(archs)), "error": ["" if i % 7 else "base failed" for i in range(len(archs))]},
+        index=archs))
+    snip = rng.random(len(firsts))
+    cls = _write(tmp_path / "cls.parquet", pd.DataFrame(
+        {"snip": snip, "zen": rng.random(len(firsts)), "error": ""}, index=firsts))
+    per_net = _write(tmp_path / "net.parquet", pd.DataFrame(
+        {"l2_norm": rng.random(len(archs)), "error": ["net failed" if i == 3 else "" for i in range(len(archs))]},
+        index=list(reversed(archs))))
+    out = tmp_path / "suite.parquet"
+    r = _run("--base", base, "--per-class", f"{cls}:snip", "--per-net", f"{per_net}:l2_norm", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["rows"] == len(archs) and summary["classes"] == len(firsts) == 5260
+    table = pd.read_parquet(out)
+    assert list(table.index) == archs
+    assert list(table.columns) == ["params", "l2_norm", "snip", "representative", "error"]
+    by_rep = dict(zip(firsts, snip))
+    np.testing.assert_array_equal(table["snip"].to_numpy(), [by_rep[reps[a]] for a in archs])
+    assert (table["representative"] == reps.loc[archs]).all()
+    net_values = pd.read_parquet(per_net)["l2_norm"]
+    np.testing.assert_array_equal(table["l2_norm"].to_numpy(), net_values.loc[archs].to_numpy())
+    assert table.loc[archs[0], "error"] == "base failed"
+    third = list(reversed(archs))[3]
+    assert table.loc[third, "error"].endswith("net failed")
+    # an existing output is kept
+    before = out.read_bytes()
+    assert _main("--base", base, "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and len(err.strip().splitlines()) == 1 and out.read_bytes() == before
+
+
+def test_refuses_wrong_inputs(tmp_path, nets, capsys):
+    archs, reps = nets
+    firsts = list(dict.fromkeys(reps))
+    base = _write(tmp_path / "base.parquet", pd.DataFrame({"params": 1.0, "snip": 1.0, "error": ""}, index=archs))
+    cls = _write(tmp_path / "cls.parquet", pd.DataFrame({"snip": 1.0, "zen": 2.0, "error": ""}, index=firsts))
+    out = str(tmp_path / "o.parquet")
+    cases = [
+        (["--per-class", f"{cls}:zen"], "read(s) every module"),  # zen is not iso-invariant
+        (["--per-class", f"{base}:snip"], "class representatives"),  # a per-net table given as per-class
+        (["--per-net", f"{cls}:snip"], "not exactly the 15625"),
+        (["--per-class", f"{cls}:grasp"], "no column(s) grasp"),
+        (["--per-class", f"{cls}:snip"], "already come from"),  # base has snip too
+        (["--per-class", "nocolumns"], "PATH:COLUMN"),
+    ]
+    for extra, message in cases:
+        assert _main("--base", base, *extra, "--out", out) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (extra, err)
+        assert not Path(out).exists()
