@@ -177,12 +177,14 @@ class NB101Network(nn.Module):
 
 
 def build_nb101_network(
-    arch: Any, *, seed: int, C: int = 128, N: int = 3, num_classes: int = 10, init: str = "default"
+    arch: Any, *, seed: int, C: int = 128, N: int = 3, num_classes: int = 10, init: str = "foresight"
 ) -> NB101Network:
     """A freshly initialised :class:`NB101Network` whose weights depend only on (``seed``, ``arch``).
 
-    ``arch`` as :class:`NB101Network` takes it. ``init`` is ``"default"`` (PyTorch's default) or
-    ``"kaiming_normal"``; the global random generator is neither read nor advanced.
+    ``arch`` as :class:`NB101Network` takes it. ``init`` is ``"foresight"`` (the default: the
+    initialisation of the NB101 model NAS-Bench-Suite-Zero computed its proxies on, see
+    :func:`proxies.network.init_foresight`), ``"default"`` (PyTorch's) or ``"kaiming_normal"``; the
+    global random generator is neither read nor advanced.
     """
     net = NB101Network(arch, C=C, N=N, num_classes=num_classes, device="meta")
     return initialised(net, seed, net.arch, init)

@@ -43,6 +43,7 @@ __all__ = [
     "build_network",
     "init_default",
     "init_kaiming_normal",
+    "init_foresight",
     "initialised",
     "kaiming_normal_tensors",
     "net_seed",
@@ -279,6 +280,31 @@ def init_kaiming_normal(net: nn.Module, generator: torch.Generator, mode: str = 
     return net
 
 
+@torch.no_grad()
+def init_foresight(net: nn.Module, generator: torch.Generator) -> nn.Module:
+    """The initialisation of the NB101 network that foresight and NASLib (hence NAS-Bench-Suite-Zero's
+    NB101 values) build, drawn from ``generator`` in module order.
+
+    Conv2d weight ~ N(0, 2 / (k_h k_w C_out)) (Kaiming normal, fan_out, ReLU gain), Linear weight
+    ~ N(0, 0.01²), every bias 0; BatchNorm weight 1, bias 0, fresh running stats.
+    """
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
+            m.weight.normal_(0.0, math.sqrt(2.0 / fan_out), generator=generator)
+        elif isinstance(m, nn.Linear):
+            m.weight.normal_(0.0, 0.01, generator=generator)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.reset_parameters()
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+            m.bias.zero_()
+    return net
+
+
+#: name -> initialisation, for :func:`initialised`
+INITS = {"default": init_default, "kaiming_normal": init_kaiming_normal, "foresight": init_foresight}
+
+
 def _uninitialised_on_cpu(net: nn.Module) -> nn.Module:
     """Every parameter and buffer of a ``meta``-device ``net`` replaced by an uninitialised CPU tensor.
 
@@ -349,13 +375,14 @@ def build_network(
 
 def initialised(meta_net: nn.Module, seed: int, arch, init: str = "default") -> nn.Module:
     """``meta_net`` (built on the ``meta`` device) on the CPU with weights drawn from a generator
-    seeded by (``seed``, ``arch``, ``init``): ``init`` is ``"default"`` (PyTorch's default) or
-    ``"kaiming_normal"`` (TE-NAS, fan_out). The global random generator is neither read nor advanced."""
-    if init not in ("default", "kaiming_normal"):
-        raise ValueError(f"unknown init {init!r}; expected 'default' or 'kaiming_normal'")
+    seeded by (``seed``, ``arch``, ``init``): ``init`` is ``"default"`` (PyTorch's default),
+    ``"kaiming_normal"`` (TE-NAS, fan_out) or ``"foresight"`` (:func:`init_foresight`). The global
+    random generator is neither read nor advanced."""
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; expected one of {', '.join(map(repr, INITS))}")
     net = _uninitialised_on_cpu(meta_net)
     generator = torch.Generator().manual_seed(net_seed(seed, arch, init))
-    return init_default(net, generator) if init == "default" else init_kaiming_normal(net, generator)
+    return INITS[init](net, generator)
 
 
 NETWORK_BUILDERS["nb201"] = build_network

@@ -52,3 +52,18 @@ def test_a_row_is_recomputed(tmp_path, data_dir):
     again, _ = load_proxy_table(out, "nb301")
     for c in ("synflow", "l2_norm", "params"):
         assert again.loc[arch, c] == table.loc[arch, c], c
+
+
+def test_nb101_network_has_naslib_initialisation(data_dir):
+    """NAS-Bench-Suite-Zero's NB101 l2_norm (the norm of the initial weights) is reproduced by the
+    default NB101 network: foresight / NASLib's initialisation, not PyTorch's (which gives 2-3.6x less)."""
+    pytest.importorskip("torch")
+    from proxies.l2_norm import l2_norm
+    from proxies.network import network_builder
+
+    published = _published("nb101", data_dir)
+    build = network_builder("nb101")
+    for arch in published.index[:4]:
+        ours = l2_norm(build(arch, seed=0))
+        assert ours == pytest.approx(published.loc[arch, "l2_norm"], rel=0.01), arch
+        assert l2_norm(build(arch, seed=0, init="default")) < 0.5 * ours
