@@ -15,7 +15,7 @@ import pytest
 from graf.data.benchmarks import BENCHMARKS, get_benchmark
 from graf.features import feature_table, graph_features
 from graf.features.graf import graf_matrix, graf_specs
-from graf.spaces import SPACES, Space, get_space
+from graf.spaces import SPACES, InvalidParameters, Space, get_space
 
 SPACE_NAMES = sorted(SPACES)
 
@@ -197,12 +197,9 @@ def test_forward_pass_where_a_network_is_registered(space, archs):
 def test_categorical_parameters_round_trip(space, archs):
     try:
         params = space.parameters()
-    except NotImplementedError:  # nb101: not every assignment of edges and ops is a cell
+    except NotImplementedError:
         pytest.skip(f"{space.name} has no categorical parameterisation")
     assert params and all(len(choices) >= 2 for choices in params.values())
-    size = int(np.prod([len(c) for c in params.values()]))
-    if space.size is not None:
-        assert size == space.size  # every assignment is one architecture, and back
     for arch in archs:
         values = space.to_parameters(arch)
         assert list(values) == list(params) and all(values[k] in params[k] for k in params)
@@ -212,3 +209,30 @@ def test_categorical_parameters_round_trip(space, archs):
         space.from_parameters(dict(list(first.items())[1:]))
     with pytest.raises(ValueError, match="has no parameter 'bogus'"):
         space.from_parameters({**first, "bogus": "x"})
+    with pytest.raises(ValueError) as bad_value:  # a malformed assignment, not a choice that is no architecture
+        space.from_parameters({**first, next(iter(params)): "bogus"})
+    assert not isinstance(bad_value.value, InvalidParameters)
+
+
+def test_random_assignments_are_architectures_or_invalid(space):
+    """A seeded draw of assignments: each gives an architecture of the space (which maps back
+    to itself) or raises InvalidParameters. Where none is invalid, the assignments and the
+    architectures are one to one; where some are (NB101), there are more assignments."""
+    try:
+        params = space.parameters()
+    except NotImplementedError:
+        pytest.skip(f"{space.name} has no categorical parameterisation")
+    rng = np.random.default_rng(11)
+    invalid = 0
+    for _ in range(200):
+        values = {k: c[int(rng.integers(len(c)))] for k, c in params.items()}
+        try:
+            arch = space.from_parameters(values)
+        except InvalidParameters:
+            invalid += 1
+            continue
+        assert space.parse(str(arch)) == arch
+        assert space.from_parameters(space.to_parameters(arch)) == arch
+    if space.size is not None:
+        size = int(np.prod([len(c) for c in params.values()]))
+        assert size == space.size if not invalid else size > space.size

@@ -17,6 +17,11 @@ trial gets the strategy's next ``ask()``, and each finished trial's value is tol
 :meth:`StrategySampler.arch`. A failed or pruned trial is dropped from the strategy's pending
 asks. Parameters outside the space are sampled by ``independent_sampler`` (default: optuna's
 RandomSampler). One study per sampler; multi-objective studies are not supported.
+
+Where some assignments of the parameters are no architecture (NB101's edge bits), every
+suggestion is still the strategy's own ask, so a cell; only a trial enqueued by hand with such
+an assignment makes :meth:`StrategySampler.arch` raise
+:class:`~graf.spaces.base.InvalidParameters`, and that failed trial is dropped as above.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from graf.spaces import get_space
+from graf.spaces import InvalidParameters, get_space
 
 __all__ = ["Strategy", "RandomSearch", "REA", "AREA", "NASWOT", "SurrogateREA", "SurrogateBO", "REINFORCE", "OptunaSearch", "ProxyREA", "TENAS"]
 
@@ -500,10 +500,15 @@ class REINFORCE(Strategy):
     bias-corrected exponential moving average of the values (``momentum``), updated with each
     value before its advantage is taken.
 
-    Each ask samples the policy; a sample that was already queried or is pending (or, with a
-    pool or ``valid_only``, outside it) is redrawn up to ``max_redraws`` times, then replaced
-    by a random pool member not yet asked: the objective charges a net once, so asking it again
-    would spend nothing and learn nothing. (NB-201 charges every sample, repeats included.)
+    Each ask samples the policy; a sample that is no architecture (an NB101 choice of edges
+    that is not a cell: :class:`~graf.spaces.base.InvalidParameters`), was already queried or
+    is pending (or, with a pool or ``valid_only``, outside it) is redrawn, never charged, up to
+    ``max_redraws`` times, then replaced by a random pool member not yet asked: the objective
+    charges a net once, so asking it again would spend nothing and learn nothing. (NB-201
+    charges every sample, repeats included.) The gradient step uses the sampled assignment
+    (for a replacement: :meth:`~graf.spaces.base.Space.to_parameters`). ``n_draws``,
+    ``n_invalid`` and ``n_fallbacks`` count the policy's samples, those that were no
+    architecture, and the asks answered by a replacement.
     """
 
     def __init__(self, *, learning_rate: float = 0.01, momentum: float = 0.9, max_redraws: int = 100, seed,
@@ -523,6 +528,8 @@ class REINFORCE(Strategy):
         self._steps = 0
         self._ema = self._ema_weight = 0.0
         self._asked: set[str] = set()
+        self._sampled: dict[str, dict[str, str]] = {}
+        self.n_draws = self.n_invalid = self.n_fallbacks = 0
 
     def probabilities(self) -> list[np.ndarray]:
         """The policy: one probability vector per parameter, in :meth:`Space.parameters` order."""
@@ -543,14 +550,21 @@ class REINFORCE(Strategy):
         probs = self.probabilities()
         for _ in range(self.max_redraws + 1):
             values = {n: self._params[n][int(self._rng.choice(len(p), p=p))] for n, p in zip(self._names, probs)}
-            arch = self.space.from_parameters(values)
+            self.n_draws += 1
+            try:
+                arch = self.space.from_parameters(values)
+            except InvalidParameters:
+                self.n_invalid += 1
+                continue
             if self._allowed(arch):
+                self._sampled[str(arch)] = values
                 break
         else:
             rest = [a for a in self.pool if str(a) not in self._asked]
             if not rest:
                 raise ValueError("REINFORCE has asked every architecture of its pool")
             arch = rest[int(self._rng.integers(len(rest)))]
+            self.n_fallbacks += 1
         self._asked.add(str(arch))
         return arch
 
@@ -558,7 +572,7 @@ class REINFORCE(Strategy):
         self._ema = self.momentum * self._ema + (1 - self.momentum) * value
         self._ema_weight = self.momentum * self._ema_weight + (1 - self.momentum)
         advantage = value - self._ema / self._ema_weight
-        chosen = self.space.to_parameters(arch)
+        chosen = self._sampled.pop(str(arch), None) or self.space.to_parameters(arch)
         self._steps += 1
         b1, b2, eps = 0.9, 0.999, 1e-8  # Adam's defaults
         for k, (name, probs) in enumerate(zip(self._names, self.probabilities())):
@@ -590,11 +604,15 @@ class OptunaSearch(Strategy):
     ask/tell interface on an in-memory study.
 
     A suggestion that was already queried is told its known value at once and the sampler asked
-    again; one that is pending, outside the pool or invalid (with ``valid_only``) is told as a
-    failed trial (optuna's samplers then ignore it) and asked again. After ``max_redraws`` such
-    suggestions a random pool member not yet asked is enqueued instead. ``sampler``: ``"tpe"``
-    (``optuna.samplers.TPESampler``), ``"gp"`` (``optuna.samplers.GPSampler``: Gaussian-process
-    BO; it needs torch), ``"random"``, or a factory ``seed -> BaseSampler``.
+    again; one that is no architecture (an NB101 choice of edges that is not a cell:
+    :class:`~graf.spaces.base.InvalidParameters`), pending, outside the pool or invalid (with
+    ``valid_only``) is told as a failed trial (optuna's samplers then ignore it; no query is
+    charged) and asked again. After ``max_redraws`` such suggestions a random pool member not
+    yet asked is enqueued instead. ``n_draws``, ``n_invalid`` and ``n_fallbacks`` count the
+    sampler's suggestions, those that were no architecture, and the enqueued pool members.
+    ``sampler``: ``"tpe"`` (``optuna.samplers.TPESampler``), ``"gp"``
+    (``optuna.samplers.GPSampler``: Gaussian-process BO; it needs torch), ``"random"``, or a
+    factory ``seed -> BaseSampler``.
     Optuna's per-trial log lines are silenced while the strategy talks to its study.
     """
 
@@ -625,6 +643,7 @@ class OptunaSearch(Strategy):
             self.study = optuna.create_study(direction="maximize", sampler=made)
         self._trials: dict[str, object] = {}
         self._values: dict[str, float] = {}
+        self.n_draws = self.n_invalid = self.n_fallbacks = 0
 
     def _suggest(self, trial):
         values = {name: trial.suggest_categorical(name, list(choices)) for name, choices in self._params.items()}
@@ -632,15 +651,22 @@ class OptunaSearch(Strategy):
 
     def _propose(self) -> object:
         with _optuna_quiet():
+            fail = self._optuna.trial.TrialState.FAIL
             for _ in range(self.max_redraws):
                 trial = self.study.ask()
-                arch = self._suggest(trial)
+                self.n_draws += 1
+                try:
+                    arch = self._suggest(trial)
+                except InvalidParameters:
+                    self.n_invalid += 1
+                    self.study.tell(trial, state=fail)
+                    continue
                 key = str(arch)
                 if key in self._values:
                     self.study.tell(trial, self._values[key])
                 elif key in self._trials or (self._pool_set is not None and arch not in self._pool_set) or (
                         self._pool_set is None and self.valid_only and not self.space.is_valid(arch)):
-                    self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+                    self.study.tell(trial, state=fail)
                 else:
                     self._trials[key] = trial
                     return arch
@@ -648,6 +674,7 @@ class OptunaSearch(Strategy):
             if not rest:
                 raise ValueError("the optuna search has asked every architecture of its pool")
             arch = rest[int(self._rng.integers(len(rest)))]
+            self.n_fallbacks += 1
             self.study.enqueue_trial(self.space.to_parameters(arch))
             trial = self.study.ask()
             self._suggest(trial)

@@ -6,7 +6,8 @@ keyed on the space's name). Adding a space: docs/spaces.md.
 
 from __future__ import annotations
 
-from graf.spaces.base import CellShape, DuplicateArchitecturesWarning, FamilyConfig, GrafConfig, SearchDataset, Space
+from graf.spaces.base import (CellShape, DuplicateArchitecturesWarning, FamilyConfig, GrafConfig, InvalidParameters,
+                              SearchDataset, Space)
 
 #: name -> the space object.
 SPACES: dict[str, Space] = {}
@@ -46,6 +47,7 @@ __all__ = [
     "DuplicateArchitecturesWarning",
     "FamilyConfig",
     "GrafConfig",
+    "InvalidParameters",
     "SPACES",
     "SearchDataset",
     "Space",

@@ -20,11 +20,18 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
-__all__ = ["Space", "SearchDataset", "FamilyConfig", "GrafConfig", "CellShape", "DuplicateArchitecturesWarning"]
+__all__ = ["Space", "SearchDataset", "FamilyConfig", "GrafConfig", "CellShape", "DuplicateArchitecturesWarning",
+           "InvalidParameters"]
 
 
 class DuplicateArchitecturesWarning(UserWarning):
     """Some architectures were given more than once (in any encoding); each was kept once."""
+
+
+class InvalidParameters(ValueError):
+    """An assignment of :meth:`Space.parameters` that is no architecture of the space (e.g. an
+    NB101 choice of edges whose input does not reach the output). Search strategies draw again
+    instead of querying it; other ValueErrors of ``from_parameters`` name a malformed assignment."""
 
 
 @dataclass(frozen=True)
@@ -218,17 +225,35 @@ class Space(abc.ABC):
     # ------------------------------------------------------------------ categorical parameters
     def parameters(self) -> dict[str, tuple[str, ...]]:
         """The space as independent categorical choices, ``{parameter name: choices}``, in a
-        fixed order (for policy-gradient search and optuna samplers). Every assignment of the
-        parameters is an architecture of the space."""
+        fixed order (for policy-gradient search and optuna samplers). Every architecture of the
+        space is the image of some assignment (:meth:`to_parameters`); in most spaces every
+        assignment is an architecture, in some (NB101) :meth:`from_parameters` rejects some with
+        :class:`InvalidParameters`."""
         raise NotImplementedError(f"space {self.name!r} has no categorical parameterisation")
 
     def from_parameters(self, values: "dict[str, str]") -> Hashable:
-        """The architecture of one assignment of :meth:`parameters` (a ValueError names a bad value)."""
+        """The architecture of one assignment of :meth:`parameters` (a ValueError names a bad value;
+        :class:`InvalidParameters` when the assignment is well formed but no architecture)."""
         raise NotImplementedError(f"space {self.name!r} has no categorical parameterisation")
 
     def to_parameters(self, arch: Any) -> dict[str, str]:
         """The assignment of :meth:`parameters` that gives ``arch``."""
         raise NotImplementedError(f"space {self.name!r} has no categorical parameterisation")
+
+    def check_assignment(self, values: "dict[str, str]") -> dict[str, tuple[str, ...]]:
+        """:meth:`parameters`, after checking that ``values`` gives each of them exactly one of
+        its choices (a ValueError naming the first missing, unknown or bad parameter)."""
+        params = self.parameters()
+        missing = [n for n in params if n not in values]
+        if missing:
+            raise ValueError(f"no value for parameter {missing[0]!r} of space {self.name!r}")
+        extra = [n for n in values if n not in params]
+        if extra:
+            raise ValueError(f"space {self.name!r} has no parameter {extra[0]!r}; parameters: {', '.join(params)}")
+        for n, v in values.items():
+            if v not in params[n]:
+                raise ValueError(f"parameter {n!r} of space {self.name!r} takes one of {', '.join(params[n])}, got {v!r}")
+        return params
 
     # ------------------------------------------------------------------ datasets
     def dataset(self, name: str | None = None) -> SearchDataset:

@@ -312,14 +312,7 @@ class EdgeCellSpace(Space):
         return {f"edge_{s}-{t}": tuple(self.ops) for s, t in EDGES}
 
     def from_parameters(self, values: dict[str, str]) -> Any:
-        names = list(self.parameters())
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise ValueError(f"no value for parameter {missing[0]!r} of space {self.name!r}")
-        extra = [n for n in values if n not in names]
-        if extra:
-            raise ValueError(f"space {self.name!r} has no parameter {extra[0]!r}; parameters: {', '.join(names)}")
-        return self.arch_type(tuple(values[n] for n in names))
+        return self.arch_type(tuple(values[n] for n in self.check_assignment(values)))
 
     def to_parameters(self, arch: Any) -> dict[str, str]:
         return dict(zip(self.parameters(), self.parse(arch).ops))

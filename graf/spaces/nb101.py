@@ -26,6 +26,10 @@ Encodings:
 
 Every spec that parses is returned in canonical form; a spec whose input does not reach its
 output, or with more than 9 edges after pruning, is a ValueError.
+
+Categorical parameters (:meth:`NB101Space.parameters`, for REINFORCE and optuna's samplers):
+NB101's 21 edge bits of a 7-node spec and its 5 interior ops; an assignment that is no cell
+raises :class:`~graf.spaces.base.InvalidParameters`.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
-from graf.spaces.base import FamilyConfig, GrafConfig, SearchDataset, Space
+from graf.spaces.base import FamilyConfig, GrafConfig, InvalidParameters, SearchDataset, Space
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -51,6 +55,7 @@ __all__ = [
     "MAX_NODES",
     "MAX_EDGES",
     "NUM_ARCHS",
+    "PARAMETER_EDGES",
     "NB101Arch",
     "NB101Space",
     "SPACE",
@@ -531,8 +536,12 @@ def _canonical_archs(specs: Sequence[tuple[np.ndarray, tuple[int, ...]]]) -> lis
 
 
 # --------------------------------------------------------------------------- the space
-class NoParameterisation(NotImplementedError, ValueError):
-    """The space has no categorical parameterisation (a ValueError, so commands report it in one line)."""
+#: the categorical parameters: every upper-triangular position of a 7-node matrix, row-major
+#: (nas_benchmarks' ``np.triu_indices(7, 1)`` order for NB101's REINFORCE and BO), then the five interior ops
+PARAMETER_EDGES: tuple[tuple[int, int], ...] = tuple((x, y) for x in range(MAX_NODES) for y in range(x + 1, MAX_NODES))
+_EDGE_PARAMS = {f"edge_{x}-{y}": (x, y) for x, y in PARAMETER_EDGES}
+_OP_PARAMS = {f"op_{v}": v for v in range(1, MAX_NODES - 1)}
+_PARAMETERS: dict[str, tuple[str, ...]] = {**{k: ("0", "1") for k in _EDGE_PARAMS}, **{k: OPS for k in _OP_PARAMS}}
 
 
 #: padded layout of the feature arrays and the one-hot encoding: interior node i at i, output at 6
@@ -621,17 +630,36 @@ class NB101Space(Space):
         return list(out)
 
     def parameters(self) -> dict[str, tuple[str, ...]]:
-        raise NoParameterisation(
-            "space 'nb101' has no categorical parameterisation (not every choice of 21 edges and 5 ops is a cell); "
-            "use a strategy that mutates or samples cells (e.g. rea, random, surrogate-rea)"
-        )
+        """NB101's REINFORCE / BO parameterisation of a 7-node spec: the 21 edge bits
+        ``edge_<x>-<y>`` (``"0"``/``"1"``, ``x < y``, row-major: ``edge_0-1`` ... ``edge_0-6``,
+        ``edge_1-2`` ... ``edge_5-6``) and the interior ops ``op_1`` ... ``op_5`` (:data:`OPS`).
+        Many assignments give one cell (pruning, relabelling), and some none: see
+        :meth:`from_parameters`."""
+        return dict(_PARAMETERS)
 
     def from_parameters(self, values: dict[str, str]) -> NB101Arch:
-        self.parameters()
-        raise AssertionError  # pragma: no cover - parameters() raised
+        """The canonical cell of the 7-node spec ``values`` describes (nodes off every input ->
+        output path pruned, as NB101 does); :class:`~graf.spaces.base.InvalidParameters` when the
+        input does not reach the output or more than 9 edges remain after pruning."""
+        self.check_assignment(values)
+        matrix = np.zeros((MAX_NODES, MAX_NODES), dtype=np.int8)
+        for name, (x, y) in _EDGE_PARAMS.items():
+            matrix[x, y] = values[name] == "1"
+        labels = [OPS.index(values[name]) for name in _OP_PARAMS]
+        try:
+            return NB101Arch.from_spec(matrix, labels)
+        except ValueError as exc:  # the assignment is well formed: only the two cell rules can fail
+            raise InvalidParameters(f"not an NB101 cell: {exc}") from None
 
     def to_parameters(self, arch: Any) -> dict[str, str]:
-        return self.parameters()
+        """An assignment giving ``arch``: its canonical spec with the output at node 6; the nodes
+        a smaller cell leaves out have no edges and op ``maxpool3x3``."""
+        arch = self.parse(arch)
+        place = [*range(arch.n - 1), MAX_NODES - 1]
+        edges = {(place[x], place[y]) for x, y in zip(*np.nonzero(arch.matrix))}
+        ops = dict(zip(range(1, arch.n - 1), arch.labels))
+        return {**{name: "1" if xy in edges else "0" for name, xy in _EDGE_PARAMS.items()},
+                **{name: OPS[ops.get(v, 0)] for name, v in _OP_PARAMS.items()}}
 
     # ------------------------------------------------------------------ features
     def graph(self, arch: Any) -> "nx.DiGraph":

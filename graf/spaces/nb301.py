@@ -385,16 +385,7 @@ class NB301Space(Space):
         return out
 
     def from_parameters(self, values: dict[str, str]) -> NB301Arch:
-        names = self.parameters()
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise ValueError(f"no value for parameter {missing[0]!r} of space {self.name!r}")
-        extra = [n for n in values if n not in names]
-        if extra:
-            raise ValueError(f"space {self.name!r} has no parameter {extra[0]!r}; parameters: {', '.join(names)}")
-        for n, v in values.items():
-            if v not in names[n]:
-                raise ValueError(f"parameter {n!r} of space {self.name!r} takes one of {', '.join(names[n])}, got {v!r}")
+        self.check_assignment(values)
         cells = []
         for name in CELLS:
             pairs = []
