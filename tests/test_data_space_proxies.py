@@ -3,6 +3,8 @@ NASLib files, params / flops equal to the published values, and a row recomputed
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +41,17 @@ def test_table_covers_the_naslib_file(space, data_dir):
 
 def test_a_row_is_recomputed(tmp_path, data_dir):
     pytest.importorskip("torch")
-    from graf.cli import main
-
     table, _ = load_proxy_table(DATA / "nb301_proxies.parquet", "nb301")
     arch = table.index[7]
     archs = tmp_path / "one.txt"
     archs.write_text(arch + "\n")
     out = tmp_path / "again.parquet"
-    assert main(["proxies", "--space", "nb301", "--archs", str(archs), "--proxies", "synflow,l2_norm,params",
-                 "--batch-size", "32", "--seed", "0", "--jobs", "1", "--no-progress", "-q",
-                 "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    # a separate process, as a user runs it (and as the table was made)
+    proc = subprocess.run([sys.executable, "-m", "graf", "proxies", "--space", "nb301", "--archs", str(archs),
+                           "--proxies", "synflow,l2_norm,params", "--batch-size", "32", "--seed", "0", "--jobs", "1",
+                           "--no-progress", "-q", "--data-dir", str(data_dir), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
     again, _ = load_proxy_table(out, "nb301")
     for c in ("synflow", "l2_norm", "params"):
         assert again.loc[arch, c] == table.loc[arch, c], c

@@ -187,6 +187,7 @@ def run(args: argparse.Namespace) -> dict:
         table = pd_concat(histories).rename(columns={"order": "query"})
         write_table(table.set_index(["seed", "query"]), history_path)
 
+    draws: list[list[int]] = []
     session = SearchSession(args, objective, history_path)
     try:
         for seed in tqdm(seeds, desc=f"{args.algorithm} {objective.dataset}", file=sys.stderr, unit="seed",
@@ -196,6 +197,8 @@ def run(args: argparse.Namespace) -> dict:
                                      valid_only=valid_only, options=options, space=space, pool=pool)
             search_seconds.append(time.perf_counter() - made)
             result = run_search(strategy, objective, args.budget, unit=unit, **session.options(seed))
+            if hasattr(strategy, "n_draws"):  # strategies that redraw (reinforce, tpe, gp): per-query counts
+                draws.append([strategy.n_draws, strategy.n_invalid, strategy.n_fallbacks, max(result.queries, 1)])
             tests.append(result.test)
             targets.append(result.target)
             queries.append(result.queries)
@@ -236,6 +239,7 @@ def run(args: argparse.Namespace) -> dict:
         **info,
         **session.info(objective),
         **({"search_seconds_mean": float(np.mean(search_seconds))} if args.algorithm == "tenas" else {}),
+        **_draw_counts(draws),
     }
     if history_path is not None:
         out["history"] = str(history_path)
@@ -285,3 +289,17 @@ def pd_concat(frames):
     import pandas as pd
 
     return pd.concat(frames, ignore_index=True)
+
+
+def _draw_counts(draws: list[list[int]]) -> dict:
+    """Per query, mean over seeds: the strategy's draws (policy samples or optuna suggestions), those
+    that were no architecture, and the asks answered by a random pool member after too many redraws."""
+    import numpy as np
+
+    if not draws:
+        return {}
+    d = np.asarray(draws, dtype=float)
+    per_query = d[:, :3] / d[:, 3:]
+    return {"draws_per_query_mean": float(per_query[:, 0].mean()),
+            "invalid_draws_per_query_mean": float(per_query[:, 1].mean()),
+            "fallbacks_per_query_mean": float(per_query[:, 2].mean())}
