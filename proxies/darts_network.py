@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from graf.spaces.nb301 import CELLS, NUM_NODES, OPS, NB301Arch
+from proxies._checks import check_positive_ints
 from proxies.network import _uninitialised_on_cpu, initialised
 
 __all__ = ["DartsNetwork", "DilConv", "FactorizedReduce", "SepConv", "build_darts_network", "thin_darts_network"]
@@ -133,9 +134,7 @@ class DartsNetwork(nn.Module):
     def __init__(self, arch: Any, C: int = 32, N: int = 2, num_classes: int = 10, device=None):
         super().__init__()
         arch = NB301Arch.parse(arch)
-        for name, value in (("C", C), ("N", N), ("num_classes", num_classes)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"DartsNetwork: {name} must be a positive int, got {value!r}")
+        check_positive_ints((("C", C), ("N", N), ("num_classes", num_classes)), "DartsNetwork")
         if C % 2:
             raise ValueError(f"DartsNetwork: C must be even (FactorizedReduce halves it), got {C}")
         self.arch, self.C, self.N, self.num_classes = arch, C, N, num_classes

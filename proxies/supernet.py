@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from graf.spaces.nb201 import EDGES, OPS
+from proxies._checks import check_positive_ints
 from proxies.network import ResNetBasicBlock, _make_op, _uninitialised_on_cpu, init_default
 
 __all__ = ["SUPERNET_OPS", "Mask", "full_mask", "check_mask", "SearchCell", "SuperNet", "build_supernet",
@@ -100,9 +101,8 @@ class SuperNet(nn.Module):
 
     def __init__(self, C: int = 3, N: int = 1, num_classes: int = 10, depth: int | None = None, device=None) -> None:
         super().__init__()
-        for name, value in (("C", C), ("N", N), ("num_classes", num_classes), ("depth", 1 if depth is None else depth)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"SuperNet: {name} must be a positive int, got {value!r}")
+        check_positive_ints((("C", C), ("N", N), ("num_classes", num_classes), ("depth", 1 if depth is None else depth)),
+                            "SuperNet")
         self.C, self.N, self.num_classes, self.depth = C, N, num_classes, depth
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False, device=device), nn.BatchNorm2d(C, device=device))
         # (channels, is a reduction block) of each layer; with ``depth`` the first ``depth`` only, as TE-NAS's

@@ -36,6 +36,7 @@ from scipy.stats import rankdata
 from torch import nn
 
 from graf.spaces.nb201 import EDGES, NB201Arch
+from proxies._checks import check_positive_ints
 from proxies._stateless import training_mode
 from proxies.linear_regions import count_regions, crop_inputs
 from proxies.network import init_default, init_kaiming_normal, kaiming_normal_tensors
@@ -74,10 +75,8 @@ class TenasConfig:
     init: str = "default"
 
     def __post_init__(self) -> None:
-        for name in ("channels", "cells", "ntk_batch", "repeats", "lr_batches", "lr_batch_size", "lr_patch"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TE-NAS: {name} must be a positive int, got {value!r}")
+        check_positive_ints(((n, getattr(self, n)) for n in ("channels", "cells", "ntk_batch", "repeats", "lr_batches",
+                                                             "lr_batch_size", "lr_patch")), "TE-NAS")
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 1):
             raise ValueError(f"TE-NAS: depth must be a positive int or None, got {self.depth!r}")
         if self.ntk_batch < 2:

@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from proxies._checks import check_positive_ints
+
 __all__ = ["TrainConfig", "TrainData", "IMAGE_SUFFIXES", "load_images", "train_network", "train_outcome",
            "DIGITS"]
 
@@ -71,10 +73,7 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "C", "N", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_positive_ints((n, getattr(self, n)) for n in ("epochs", "C", "N", "batch_size"))
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
         if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 4):
