@@ -56,6 +56,8 @@ from graf.spaces.nb201 import NB201Arch  # noqa: E402
 
 ALL = ("naswot", "synflow", "jacov", "ntk", "params", "flops")
 PUBLISHED = {"naswot": "nwot", "synflow": "synflow", "jacov": "jacov", "params": "params", "flops": "flops"}
+#: our proxy name -> the NASLib files' column, where they differ (every other published column has our name)
+PUBLISHED_NAME = {"naswot": "nwot"}
 TARGETS = ("cifar10_val_naslib", "cifar100_val_naslib", "imagenet16_val_naslib")
 #: the eight NAS-Bench-Suite-Zero proxies of issue 16 (published under the same names)
 SUITE = ("snip", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "epe_nas", "zen")
@@ -178,11 +180,19 @@ def cmd_agreement(args) -> dict:
 
 
 # --------------------------------------------------------------------------- the full table
+#: columns of a proxy table that are not proxies (``representative``: build_suite_table.py's tables)
+NOT_PROXIES = ("error", "representative")
+
+
 def _spot_check(table: pd.DataFrame, n: int, seed: int, ddir: str, config: dict) -> dict:
-    """Recompute ``n`` seeded random rows with ``graf proxies --archs`` and compare them."""
+    """Recompute ``n`` seeded random rows with ``graf proxies --archs`` and compare them. In a
+    table with a ``representative`` column (per-class columns hold the representative's draw) the
+    rows are drawn among the nets that are their own representative, whose every value is their own."""
     rng = np.random.default_rng(seed)
-    picked = [table.index[i] for i in sorted(rng.choice(len(table), size=n, replace=False))]
-    cols = [c for c in table.columns if c != "error"]
+    own = table.index if "representative" not in table.columns else \
+        table.index[table["representative"].to_numpy() == table.index.to_numpy()]
+    picked = [own[i] for i in sorted(rng.choice(len(own), size=n, replace=False))]
+    cols = [c for c in table.columns if c not in NOT_PROXIES]
     with tempfile.TemporaryDirectory() as tmp:
         f = write_archs(picked, Path(tmp) / "archs.txt")
         out = Path(tmp) / "again.parquet"
@@ -210,7 +220,7 @@ def cmd_table(args) -> dict:
     ddir = data_dir(args)
     table = pd.read_parquet(args.table)
     archs = [str(a) for a in nb201.all_archs()]
-    cols = [c for c in table.columns if c != "error"]
+    cols = [c for c in table.columns if c not in NOT_PROXIES]
     failed = table["error"].fillna("") != ""
     dead = pd.Series({str(a): not a.input_reaches_output for a in nb201.all_archs()})
     res: dict = {
@@ -227,7 +237,8 @@ def cmd_table(args) -> dict:
     valid = [a for a in load_valid_nets(ddir).index if a in table.index]
     zc = load_zc_proxies(ddir).loc[valid]
     res["spearman_vs_published_valid"] = {}
-    for ours, theirs in PUBLISHED.items():
+    published = {c: PUBLISHED_NAME.get(c, c) for c in cols if PUBLISHED_NAME.get(c, c) in zc.columns}
+    for ours, theirs in published.items():
         ok = table.loc[valid, ours].notna()
         res["spearman_vs_published_valid"][ours] = {
             "published": theirs, "nets": int(ok.sum()),
@@ -642,8 +653,6 @@ def cmd_new_timing(args) -> dict:
 
 
 # --------------------------------------------------------------------------- NB101 / NB301 (issue 15)
-#: our proxy name -> the NASLib files' column
-PUBLISHED_NAME = {"naswot": "nwot"}
 
 
 def _space_table(space: str, ddir: str, per_key: bool = False) -> pd.DataFrame:
