@@ -1,4 +1,4 @@
-"""SizeScaledBlend and without_cell_columns (graf.predictor.blend)."""
+"""SizeScaledBlend, SizeSwitch and without_cell_columns (graf.predictor.blend)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from graf.predictor.blend import SizeScaledBlend, without_cell_columns
+from graf.predictor.blend import SizeScaledBlend, SizeSwitch, without_cell_columns
 
 
 def _frame(n):
@@ -62,3 +63,24 @@ def test_without_cell_columns_hides_only_the_onehot_group():
     model = without_cell_columns(LinearRegression()).fit(X, y)
     assert list(model.named_steps["model"].feature_names_in_) == ["graf.a"]
     np.testing.assert_allclose(model.predict(X), LinearRegression().fit(X[["graf.a"]], y).predict(X[["graf.a"]]))
+
+
+@parametrize_with_checks([SizeSwitch(DummyRegressor(), LinearRegression(), threshold=20)])
+def test_size_switch_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("n, chosen", [(19, "small"), (20, "large"), (400, "large")])
+def test_size_switch_fits_the_small_member_below_the_threshold_only(n, chosen):
+    X, y = _frame(n)
+    switch = SizeSwitch(DummyRegressor(), LinearRegression(), threshold=20).fit(X, y)
+    assert switch.chosen_ == chosen
+    expected = np.full(n, y.mean()) if chosen == "small" else LinearRegression().fit(X, y).predict(X)
+    np.testing.assert_allclose(switch.predict(X), expected)
+
+
+@pytest.mark.parametrize("threshold", [0, -3, 2.5, True, "512"])
+def test_size_switch_rejects_a_threshold_that_is_no_positive_int(threshold):
+    X, y = _frame(10)
+    with pytest.raises(ValueError, match="threshold must be a positive integer"):
+        SizeSwitch(DummyRegressor(), LinearRegression(), threshold=threshold).fit(X, y)

@@ -121,21 +121,34 @@ def test_pruned_gnn_predicts_a_dead_branch_cell_as_its_pruned_cell(all_nets):
 def test_the_recipe_fills_nan_and_its_members_match_rf_et_catboost_gnn_on_complete_valid_nets(all_nets):
     pytest.importorskip("catboost")
     X, y = all_nets.X, all_nets.y.to_numpy()
-    small = {"catboost__pipeline__model__regressor__iterations": 50, "gnn__regressor__epochs": 20,
-             "gnn__regressor__n_models": 1, "forests__pipeline__model__n_estimators": 20}
+    common = {"gnn__regressor__epochs": 20, "gnn__regressor__n_models": 1}
+    # the new recipe's tree members sit behind the imputer, one pipeline level deeper; its CatBoost
+    # is a SizeSwitch (depth 4 below `threshold` training nets, depth 6 from there on)
+    old_params = {"catboost__model__regressor__iterations": 50, "forests__model__n_estimators": 20}
+    switch = "catboost__pipeline__model__"
+    new_params = {f"{switch}small__regressor__iterations": 50, f"{switch}large__regressor__iterations": 50,
+                  "forests__pipeline__model__n_estimators": 20}
 
-    def fitted(name, rows):
+    def fitted(name, rows, **extra):
         model = make_predictor(name, 0)
-        # the new recipe's tree members sit behind the imputer, one pipeline level deeper
-        model.set_params(**{(k if name.endswith("-pruned") else k.replace("pipeline__", "")): v for k, v in small.items()})
+        model.set_params(**common, **(new_params if name.endswith("-pruned") else old_params), **extra)
         return model.fit(X.iloc[rows], y[rows])
 
     valid = np.flatnonzero([NB201Arch.from_str(a).is_valid for a in X.index] & X.notna().all(axis=1).to_numpy())
     train, test = valid[:48], valid[48:400]
-    new, old = fitted("rf+et+catboost+gnn-pruned", train), fitted("rf+et+catboost+gnn", train)
-    for name in ("forests", "catboost", "gnn"):  # nothing to fill or prune: the members agree
+    # with the depth-6 CatBoost (threshold 1: 48 nets count as "large"), nothing to fill or prune: the members agree
+    new = fitted("rf+et+catboost+gnn-pruned", train, **{f"{switch}threshold": 1})
+    old = fitted("rf+et+catboost+gnn", train)
+    for name in ("forests", "catboost", "gnn"):
         np.testing.assert_allclose(new.named_estimators_[name].predict(X.iloc[test]),
                                    old.named_estimators_[name].predict(X.iloc[test]))
+    # with the recipe's own threshold (512), 48 nets get the depth-4 CatBoost, which predicts otherwise
+    shallow = fitted("rf+et+catboost+gnn-pruned", train)
+    chosen = shallow.named_estimators_["catboost"][-1][-1]
+    assert chosen.chosen_ == "small" and chosen.estimator_.regressor_.get_params()["depth"] == 4
+    assert new.named_estimators_["catboost"][-1][-1].estimator_.regressor_.get_params()["depth"] == 6
+    assert not np.allclose(shallow.named_estimators_["catboost"].predict(X.iloc[test]),
+                           old.named_estimators_["catboost"].predict(X.iloc[test]))
     # only the forests' weight differs: sqrt(48 / 512) of 1 against 1 (the GNN's sqrt(48 / 1024) of 0.5 in both)
     np.testing.assert_allclose(new.weights_, [np.sqrt(48 / 512), 2, 0.5 * np.sqrt(48 / 1024)])
     np.testing.assert_allclose(old.weights_, [1, 2, 0.5 * np.sqrt(48 / 1024)])

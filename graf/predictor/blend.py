@@ -9,6 +9,9 @@ the trees miss (docs/BENCHMARKS.md).
 
 :func:`without_cell_columns` wraps a regressor so that it does not see the ``onehot`` columns
 the GNN reads (with them the trees rank slightly worse on small training sets).
+
+:class:`SizeSwitch` fits one of two regressors by the training-set size: e.g. a shallower
+CatBoost below 512 nets, where depth 4 ranks better than depth 6 (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
-__all__ = ["SizeScaledBlend", "without_cell_columns"]
+__all__ = ["SizeScaledBlend", "SizeSwitch", "without_cell_columns"]
 
 
 def without_cell_columns(regressor) -> Pipeline:
@@ -98,3 +102,46 @@ class SizeScaledBlend(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimators_")
         predictions = np.column_stack([np.asarray(est.predict(X), dtype=np.float64).ravel() for est in self.estimators_])
         return predictions @ self.weights_ / self.weights_.sum()
+
+
+class SizeSwitch(RegressorMixin, BaseEstimator):
+    """``small`` fitted on fewer than ``threshold`` training rows, ``large`` on more.
+
+    Parameters
+    ----------
+    small, large : regressor
+        Unfitted scikit-learn regressors; the chosen one is cloned and fitted on ``fit``'s data.
+    threshold : int
+        The smallest number of training rows that gets ``large``.
+    """
+
+    def __init__(self, small, large, threshold: int = 512):
+        self.small = small
+        self.large = large
+        self.threshold = threshold
+
+    def fit(self, X, y):
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, np.integer)) or self.threshold < 1:
+            raise ValueError(f"SizeSwitch: threshold must be a positive integer, got {self.threshold!r}")
+        # checks only: the member gets X as given (a DataFrame keeps its columns)
+        checked, _ = check_X_y(X, y, dtype=None, ensure_all_finite=not self._allow_nan(), y_numeric=True)
+        self.chosen_ = "small" if checked.shape[0] < self.threshold else "large"
+        self.estimator_ = clone(self.small if self.chosen_ == "small" else self.large).fit(X, y)
+        self.n_features_in_ = checked.shape[1]
+        return self
+
+    def _allow_nan(self) -> bool:
+        return all(get_tags(est).input_tags.allow_nan for est in (self.small, self.large))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allow_nan()
+        return tags
+
+    def predict(self, X):
+        check_is_fitted(self, "estimator_")
+        n_features = check_array(X, dtype=None, ensure_all_finite=not self._allow_nan()).shape[1]
+        if n_features != self.n_features_in_:  # the member would see other columns than it was fitted on
+            raise ValueError(f"X has {n_features} features, but SizeSwitch is expecting {self.n_features_in_} "
+                             "features as input")
+        return self.estimator_.predict(X)

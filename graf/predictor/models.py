@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 
 from graf.optional import require
-from graf.predictor.blend import SizeScaledBlend, without_cell_columns
+from graf.predictor.blend import SizeScaledBlend, SizeSwitch, without_cell_columns
 from graf.predictor.cellgnn import CellGNNRegressor
 from graf.predictor.equivalent import EquivalentNetsMean
 from graf.predictor.estimator import GrafRegressor, kendall_tau_score
@@ -35,6 +35,7 @@ __all__ = [
     "forests_and_catboost",
     "forests_catboost_and_gnn",
     "forests_catboost_and_pruned_gnn",
+    "size_switched_catboost",
     "with_isomorphic_means",
 ]
 
@@ -59,7 +60,7 @@ def lightgbm_regressor(seed: int, n_jobs: int | None = 1):
     )
 
 
-def catboost_logerr(seed: int, n_jobs: int | None = 1, *, iterations: int = 2000, rsm: float = 0.33):
+def catboost_logerr(seed: int, n_jobs: int | None = 1, *, iterations: int = 2000, rsm: float = 0.33, depth: int = 6):
     """CatBoost (optional extra ``boost``) fitted on ``log(100.5 - accuracy)``; for accuracies in percent.
 
     2000 symmetric trees of depth 6 (CatBoost's default depth and automatic learning rate), a
@@ -72,6 +73,7 @@ def catboost_logerr(seed: int, n_jobs: int | None = 1, *, iterations: int = 2000
     booster = CatBoostRegressor(
         iterations=iterations,
         rsm=rsm,
+        depth=depth,
         random_seed=seed,
         thread_count=n_jobs or 1,
         verbose=0,
@@ -118,22 +120,32 @@ def forests_catboost_and_gnn(seed: int, n_jobs: int | None = 1) -> SizeScaledBle
     )
 
 
+def size_switched_catboost(seed: int, n_jobs: int | None = 1) -> SizeSwitch:
+    """``catboost-logerr`` of depth 4 below 512 training nets, of depth 6 (the default) from 512 on.
+
+    On the tuning seeds (10–14; FLAN's and GRAF's protocols, docs/BENCHMARKS.md) depth 4 ranked
+    better on 32–256 nets and equal or slightly worse on 512–1024.
+    """
+    return SizeSwitch(catboost_logerr(seed, n_jobs, depth=4), catboost_logerr(seed, n_jobs), threshold=512)
+
+
 def forests_catboost_and_pruned_gnn(seed: int, n_jobs: int | None = 1) -> SizeScaledBlend:
     """``rf+et+catboost+gnn`` for nets with dead branches and proxies that could not be computed.
 
     The same three members, but the two tree members first fill NaN feature values with the
     worst training value of their column (:class:`graf.predictor.impute.WorstValueImputer`;
     NB201: the cells whose input never reaches the output), the GNN reads the pruned cell (dead
-    edges set to ``none``), and the forests' weight grows as ``sqrt(min(n, 512) / 512)`` (0.25
-    at 32, 1 from 512 on): on 32 nets CatBoost alone ranks better than with the forests. On
-    NB201's valid nets with complete proxies each member predicts exactly as in
-    ``rf+et+catboost+gnn``. Meant for feature tables of pruned equivalents
+    edges set to ``none``), the forests' weight grows as ``sqrt(min(n, 512) / 512)`` (0.25
+    at 32, 1 from 512 on): on 32 nets CatBoost alone ranks better than with the forests, and
+    CatBoost has depth 4 below 512 training nets (:func:`size_switched_catboost`). On NB201's
+    valid nets with complete proxies, from 512 training nets on, each member predicts exactly as
+    in ``rf+et+catboost+gnn``. Meant for feature tables of pruned equivalents
     (``build_dataset(pruned=True, keep_missing_proxies=True)``; FLAN's protocol, docs/BENCHMARKS.md).
     """
     return SizeScaledBlend(
         [
             ("forests", make_pipeline(WorstValueImputer(), without_cell_columns(PREDICTORS["rf+et-mf0.33"](seed, n_jobs)))),
-            ("catboost", make_pipeline(WorstValueImputer(), without_cell_columns(catboost_logerr(seed, n_jobs)))),
+            ("catboost", make_pipeline(WorstValueImputer(), without_cell_columns(size_switched_catboost(seed, n_jobs)))),
             ("gnn", cell_gnn_logerr(seed, n_jobs, prune=True)),
         ],
         weights=[1, 2, 0.5],
