@@ -9,17 +9,23 @@ class; the other proxies are computed on every net. This script joins those tabl
         --base graf/data/files/nb201_proxies.parquet \\
         --per-class /work/bg/nb201_suite8_isoreps.parquet:snip,grasp,fisher,grad_norm,plain,epe_nas \\
         --per-class /work/bg/nb201_zico_isoreps.parquet:zico \\
-        --per-net /work/bg/nb201_structural_all.parquet:l2_norm,zen,meco,swap,reg_swap,linear_regions \\
-        --out graf/data/files/nb201_proxies_suite.parquet [--overwrite]
+        --per-net /work/bg/nb201_structural_valid.parquet+/work/bg/nb201_structural_rest.parquet:l2_norm,zen,meco,swap,reg_swap,linear_regions \\
+        --out graf/data/files/nb201_proxies_suite.parquet [--overwrite] [--valid-only]
 
 ``--base`` is a table of every net (its proxy columns are all kept). Each ``--per-class`` table
-must hold exactly the class representatives, each ``--per-net`` table every net; only the named
-columns are taken from it, and a ``per-class`` column must be ``iso_invariant`` in the proxy
+must hold exactly the class representatives, each ``--per-net`` table every net; ``A+B+...``
+joins tables of disjoint nets into one (e.g. a run split into two); only the named columns are
+taken from it, and a ``per-class`` column must be ``iso_invariant`` in the proxy
 registry (``proxies.registry``). The result: one row per net in ``graf.spaces.nb201.all_archs()``
 order, the proxy columns, ``representative`` (the net whose value the per-class columns hold)
 and ``error`` (the sources' non-empty messages joined by "; "). It is written atomically, and an
 existing ``--out`` is kept unless ``--overwrite`` is given. A problem is one line on stderr and
 exit 2.
+
+``--valid-only``: the table holds the space's valid nets only (``space.valid_archs()``, NB201's
+9445 pruned cells; the class representatives are valid nets), and the ``--base`` and ``--per-net``
+tables need to cover only those. That is every net whose proxies the predictor protocols read:
+the GRAF protocol's nets, and every net's pruned equivalent in FLAN's with pruned features.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ def _source(text: str) -> tuple[str, list[str]]:
     return path, [c for c in cols.split(",") if c]
 
 
-def _load(path: str, columns: list[str] | None) -> pd.DataFrame:
+def _load_one(path: str, columns: list[str] | None) -> pd.DataFrame:
     from graf.data.proxytable import load_proxy_table
 
     table, available = load_proxy_table(path)
@@ -54,16 +60,34 @@ def _load(path: str, columns: list[str] | None) -> pd.DataFrame:
     return table[columns].assign(error=errors)
 
 
-def assemble(base: str, per_class: list[tuple[str, list[str]]], per_net: list[tuple[str, list[str]]]) -> pd.DataFrame:
+def _load(path: str, columns: list[str] | None) -> pd.DataFrame:
+    """The named columns of ``path``, or of the tables ``A+B+...`` of disjoint nets put together."""
+    frames = [_load_one(p, columns) for p in path.split("+")]
+    seen: set = set()
+    for p, frame in zip(path.split("+"), frames):
+        both = seen & set(frame.index)
+        if both:
+            raise ValueError(f"{p}: {len(both)} net(s) are in an earlier table of {path} too, e.g. {sorted(both)[0]}")
+        seen |= set(frame.index)
+    return frames[0] if len(frames) == 1 else pd.concat(frames)
+
+
+def assemble(base: str, per_class: list[tuple[str, list[str]]], per_net: list[tuple[str, list[str]]],
+             valid_only: bool = False) -> pd.DataFrame:
     """The joined table (see the module docstring); ValueError on any mismatch."""
     from graf.data.proxytable import class_representatives, expand_to_classes
     from graf.spaces import get_space
     from proxies.registry import get_proxy
 
     space = get_space("nb201")
-    archs = [str(a) for a in space.enumerate()]
-    reps = class_representatives(space, archs)
+    everything = [str(a) for a in space.enumerate()]
+    reps = class_representatives(space, everything)
     rep_set = set(reps)
+    archs = [str(a) for a in space.valid_archs()] if valid_only else everything
+    what = f"{len(archs)} valid nets" if valid_only else f"{len(archs)} of the space"
+    reps = reps.loc[archs]
+    if not set(reps) <= set(archs):
+        raise ValueError("a class representative is not a valid net, so --valid-only cannot hold it")
     parts, seen = [], set()
 
     def add(frame: pd.DataFrame, path: str) -> None:
@@ -75,8 +99,9 @@ def assemble(base: str, per_class: list[tuple[str, list[str]]], per_net: list[tu
 
     for path, cols in [(base, None)] + per_net:
         frame = _load(path, cols)
-        if set(frame.index) != set(archs):
-            raise ValueError(f"{path}: holds {len(frame)} nets, not exactly the {len(archs)} of the space")
+        covered = set(frame.index)
+        if covered != set(archs) and not (valid_only and covered >= set(archs)):
+            raise ValueError(f"{path}: holds {len(frame)} nets, not exactly the {what}")
         add(frame.loc[archs], path)
     for path, cols in per_class:
         varying = [c for c in cols if not get_proxy(c).iso_invariant]
@@ -105,13 +130,16 @@ def main(argv=None) -> int:
                    help="a table of the class representatives and the (iso-invariant) columns to take")
     p.add_argument("--per-net", action="append", default=[], metavar="PATH:COLS",
                    help="a table of every net and the columns to take")
+    p.add_argument("--valid-only", action="store_true",
+                   help="the table of the space's valid nets only (what the predictor protocols read)")
     p.add_argument("--out", required=True)
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args(argv)
     try:
         if Path(args.out).exists() and not args.overwrite:
             raise ValueError(f"{args.out} exists (pass --overwrite to replace it)")
-        table = assemble(args.base, [_source(s) for s in args.per_class], [_source(s) for s in args.per_net])
+        table = assemble(args.base, [_source(s) for s in args.per_class], [_source(s) for s in args.per_net],
+                         valid_only=args.valid_only)
         write_table(table, args.out)
     except (ValueError, OSError) as exc:
         print(f"build_suite_table: error: {exc}", file=sys.stderr)
