@@ -206,18 +206,31 @@ def _interrupt(argv, signum, data_dir, ready: str, timeout=90):
     import time
 
     env = dict(os.environ, GRAF_DATA_DIR=str(data_dir))
-    proc = subprocess.Popen([sys.executable, "-m", "graf.cli", *argv], stdout=subprocess.PIPE,
+    # SIGINT back to Python's KeyboardInterrupt first: a suite started in the background by a
+    # shell without job control inherits SIGINT ignored, and the child would not stop
+    run = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           "sys.argv = ['graf', *sys.argv[1:]]; runpy.run_module('graf.cli', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", run, *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     chunks: list[str] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
     reader.start()
+    outs: list[str] = []
+    out_reader = threading.Thread(target=lambda: outs.append(proc.stdout.read()), daemon=True)
+    out_reader.start()
     deadline = time.monotonic() + timeout
     while not re.search(ready, "".join(chunks)) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
     assert proc.poll() is None, "the command ended before it could be interrupted"
     proc.send_signal(signum)
-    out = proc.stdout.read()
-    proc.wait(timeout=timeout)
+    try:
+        proc.wait(timeout=timeout)  # a child that does not stop fails the test, not the whole suite
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"graf {' '.join(argv)} did not stop within {timeout} s of signal {signum}") from None
+    out_reader.join(timeout=10)
+    out = "".join(outs)
     reader.join(timeout=10)
     err = "".join(chunks).replace("\r", "\n").splitlines()
     return proc.returncode, out, [line for line in err if line.startswith("graf ")]
