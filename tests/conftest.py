@@ -1,10 +1,4 @@
-"""Shared fixtures: the benchmark data folder (``$GRAF_DATA_DIR`` or ``../shared/data``).
-
-The suite runs with one OpenMP / PyTorch thread unless ``OMP_NUM_THREADS`` says otherwise, in
-this process and in the processes it starts (CLI runs, notebook kernels, workers): on a busy
-2-core machine, the default thread pools oversubscribe the cores and small PyTorch ops run up
-to ten times slower. Tests that compare thread counts set them themselves.
-"""
+"""Shared fixtures: the benchmark data folder (``$GRAF_DATA_DIR`` or ``../shared/data``)."""
 
 from __future__ import annotations
 
@@ -12,8 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,20 +29,6 @@ def torch_one_thread():
     torch = pytest.importorskip("torch")
     saved = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread_by_default():
-    """PyTorch's intra-op pool at ``OMP_NUM_THREADS`` (see the module docstring), if torch is installed."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    saved = torch.get_num_threads()
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     yield
     torch.set_num_threads(saved)
 
