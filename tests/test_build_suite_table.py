@@ -102,7 +102,8 @@ def test_refuses_wrong_inputs(tmp_path, nets, capsys):
         assert not Path(out).exists()
 
 
-def test_a_split_per_net_run_and_the_valid_only_table(tmp_path, nets, capsys):
+def test_a_split_per_net_run_and_the_valid_only_table(tmp_path, nets):
+    # every run in a subprocess: in-process runs here made a later PyTorch test abort (SIGABRT) in the same process
     archs, reps = nets
     firsts = list(dict.fromkeys(reps))
     valid = [str(a) for a in get_space("nb201").valid_archs()]
@@ -115,21 +116,21 @@ def test_a_split_per_net_run_and_the_valid_only_table(tmp_path, nets, capsys):
     part_rest = _write(tmp_path / "rest.parquet", pd.DataFrame({"meco": meco.loc[rest], "error": ""}))
     # the two halves of a per-net run give the full table
     out = tmp_path / "full.parquet"
-    assert _main("--base", base, "--per-class", f"{cls}:snip", "--per-net", f"{part_valid}+{part_rest}:meco",
-                 "--out", str(out)) == 0
+    r = _run("--base", base, "--per-class", f"{cls}:snip", "--per-net", f"{part_valid}+{part_rest}:meco", "--out", str(out))
+    assert r.returncode == 0, r.stderr
     full = pd.read_parquet(out)
     assert list(full.index) == archs
     np.testing.assert_array_equal(full["meco"].to_numpy(), meco.loc[archs].to_numpy())
     # the valid nets alone: the valid half is enough, and the rows are those of the full table
     out_valid = tmp_path / "valid_only.parquet"
-    assert _main("--base", base, "--per-class", f"{cls}:snip", "--per-net", f"{part_valid}:meco", "--valid-only",
-                 "--out", str(out_valid)) == 0
+    r = _run("--base", base, "--per-class", f"{cls}:snip", "--per-net", f"{part_valid}:meco", "--valid-only",
+             "--out", str(out_valid))
+    assert r.returncode == 0, r.stderr
     table = pd.read_parquet(out_valid)
     assert list(table.index) == valid and len(valid) == 9445
     pd.testing.assert_frame_equal(table, full.loc[valid])
     # without --valid-only the valid half is not enough; overlapping halves are refused
     for per_net, message in ((f"{part_valid}:meco", "not exactly the 15625"),
                              (f"{part_valid}+{part_valid}:meco", "in an earlier table")):
-        assert _main("--base", base, "--per-net", per_net, "--out", str(tmp_path / "x.parquet")) == 2
-        err = capsys.readouterr().err
-        assert message in err and len(err.strip().splitlines()) == 1, err
+        r = _run("--base", base, "--per-net", per_net, "--out", str(tmp_path / "x.parquet"))
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
