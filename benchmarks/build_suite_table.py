@@ -62,9 +62,10 @@ def _load_one(path: str, columns: list[str] | None) -> pd.DataFrame:
 
 def _load(path: str, columns: list[str] | None) -> pd.DataFrame:
     """The named columns of ``path``, or of the tables ``A+B+...`` of disjoint nets put together."""
-    frames = [_load_one(p, columns) for p in path.split("+")]
+    paths = path.split("+")
+    frames = [_load_one(p, columns) for p in paths]
     seen: set = set()
-    for p, frame in zip(path.split("+"), frames):
+    for p, frame in zip(paths, frames):
         both = seen & set(frame.index)
         if both:
             raise ValueError(f"{p}: {len(both)} net(s) are in an earlier table of {path} too, e.g. {sorted(both)[0]}")
@@ -85,8 +86,9 @@ def assemble(base: str, per_class: list[tuple[str, list[str]]], per_net: list[tu
     rep_set = set(reps)
     archs = [str(a) for a in space.valid_archs()] if valid_only else everything
     what = f"{len(archs)} valid nets" if valid_only else f"{len(archs)} of the space"
+    wanted = set(archs)
     reps = reps.loc[archs]
-    if not set(reps) <= set(archs):
+    if not set(reps) <= wanted:
         raise ValueError("a class representative is not a valid net, so --valid-only cannot hold it")
     parts, seen = [], set()
 
@@ -100,7 +102,7 @@ def assemble(base: str, per_class: list[tuple[str, list[str]]], per_net: list[tu
     for path, cols in [(base, None)] + per_net:
         frame = _load(path, cols)
         covered = set(frame.index)
-        if covered != set(archs) and not (valid_only and covered >= set(archs)):
+        if covered != wanted and not (valid_only and covered >= wanted):
             raise ValueError(f"{path}: holds {len(frame)} nets, not exactly the {what}")
         add(frame.loc[archs], path)
     for path, cols in per_class:

@@ -129,10 +129,12 @@ def test_conv_weight_grads_against_autograd(case):
     conv = nn.Conv2d(c_in, c_out, k, stride=stride, padding=pad, dilation=dil, groups=groups, bias=False)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(5, c_in, size, size, generator=g).contiguous(memory_format=torch.channels_last)
-    delta = torch.randn(conv(x).shape, generator=g).contiguous(memory_format=torch.channels_last)
     # the autograd reference on NCHW copies: a channels_last conv backward in autograd has aborted the process
-    xr, dr = x.contiguous(), delta.contiguous()
-    ref = torch.autograd.grad(conv(xr), conv.weight, dr)[0]
+    xr = x.contiguous()
+    out = conv(xr)
+    delta = torch.randn(out.shape, generator=g).contiguous(memory_format=torch.channels_last)
+    dr = delta.contiguous()
+    ref = torch.autograd.grad(out, conv.weight, dr)[0]
     torch.testing.assert_close(conv_weight_grad(conv, x, delta), ref, rtol=1e-5, atol=1e-5)
     # per sample: in some element order (the NTK uses inner products between samples only)
     per_sample = per_sample_conv_weight_grads(conv, x, delta).reshape(5, -1)
