@@ -134,3 +134,24 @@ def test_a_split_per_net_run_and_the_valid_only_table(tmp_path, nets):
                              (f"{part_valid}+{part_valid}:meco", "in an earlier table")):
         r = _run("--base", base, "--per-net", per_net, "--out", str(tmp_path / "x.parquet"))
         assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_the_suite_runs_cover_what_the_table_needs(nets):
+    """benchmarks/nb201_suite_runs.py: its per-class runs hold exactly the class representatives
+    build_suite_table expects, and its two per-net runs split the space into valid and other nets."""
+    archs, reps = nets
+    spec = importlib.util.spec_from_file_location("nb201_suite_runs", SCRIPT.with_name("nb201_suite_runs.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lists = module.net_lists()
+    assert lists["isoreps"] == list(dict.fromkeys(reps)) and len(lists["isoreps"]) == 5260
+    valid = [str(a) for a in get_space("nb201").valid_archs()]
+    assert lists["valid"] == valid and set(lists["isoreps"]) <= set(valid)
+    assert sorted(lists["valid"] + lists["rest"]) == sorted(archs) and len(lists["rest"]) == 6180
+    # the per-class columns it computes are the iso-invariant ones; the others come from a per-net run
+    from proxies.registry import get_proxy
+
+    per_class = {n for name, nets_of, cols in module.RUNS if nets_of == "isoreps" for n in cols.split(",")}
+    per_net = {n for name, nets_of, cols in module.RUNS if nets_of != "isoreps" for n in cols.split(",")}
+    assert {n for n in per_class if not get_proxy(n).iso_invariant} <= per_net
+    assert all(not get_proxy(n).iso_invariant for n in per_net)
