@@ -4,13 +4,13 @@ Run from the repo root, one part at a time, in the background (n_jobs=1, shared 
 
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py anchors
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py beat
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH [--model M]
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH [--model M] [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py shap
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py tnb101 [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py latency [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robustness [--resume]
     GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robust-shap --shap-backends shap
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py flan [--seeds 3] [--resume] [--flan-only MODEL:INPUTS]
+    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py flan [--seeds 3] [--resume] [--flan-only MODEL:INPUTS] [--proxies-file PATH]
 
 ``flan``: FLAN's protocol (Akhauri & Abdelfattah, ICML'24): all 15625 NB201 nets, train on 32 /
 128 / 256 / 512, test on all the others (the 341 cells whose input never reaches the output
@@ -28,13 +28,17 @@ nets with a value, 8661 for ``edgetpu_latency``). ``robustness``: ``rf`` on ``gr
 
 Each configuration's summary is appended as one JSON line to
 ``benchmarks/results/predictor_<part>.jsonl`` as soon as it finishes, with the date, the
-equivalent ``graf evaluate`` command and the wall time.
+equivalent ``graf evaluate`` command and the wall time. Until then its finished (train size,
+seed) runs are kept in ``benchmarks/results/checkpoints/<part>-<hash of the command>.jsonl``: a
+configuration that was interrupted continues from there when it is run again (``resumed_runs``
+in its record counts them; its ``wall_seconds`` is the last part's only).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import sys
@@ -42,9 +46,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from graf.data.zc_combine import HW_METRICS
 from graf.predictor import build_dataset, evaluate_predictor
+from graf.predictor.protocol import EvaluationResult
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = [32, 128, 1024]
@@ -118,8 +124,58 @@ def _done(part: str) -> set[str]:
     return {json.loads(line)["command"] for line in path.read_text().splitlines() if line.strip()}
 
 
+def _checkpoint(part: str, cmd: str) -> Path:
+    """Where the finished (train size, seed) runs of one configuration are kept until it is recorded."""
+    return RESULTS / "checkpoints" / f"{part}-{hashlib.sha1(cmd.encode()).hexdigest()[:12]}.jsonl"
+
+
+def _finished_runs(path: Path, cmd: str) -> list[dict]:
+    """The runs in ``path`` (a line cut short by a kill is skipped); [] if it is another command's file."""
+    if not path.is_file():
+        return []
+    lines = path.read_text().splitlines()
+    if not lines or lines[0] != json.dumps({"command": cmd}):
+        return []
+    runs = []
+    for line in lines[1:]:
+        try:
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return runs
+
+
+def _evaluate(part, cmd, ds, sizes, seeds, model) -> tuple[pd.DataFrame, int]:
+    """Every (size, seed) run of the configuration, resuming from its checkpoint; (runs, how many were resumed)."""
+    path = _checkpoint(part, cmd)
+    finished = _finished_runs(path, cmd)
+    have = {(r["train_size"], r["seed"]) for r in finished}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not finished:
+        path.write_text(json.dumps({"command": cmd}) + "\n")
+    with open(path, "a") as fh:
+        def keep(row: dict) -> None:
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+
+        for n in sizes:
+            todo = [s for s in range(seeds) if (n, s) not in have]
+            if todo:
+                res = evaluate_predictor(ds.X, ds.y, train_sizes=[n], seeds=todo, model=model, n_jobs=1,
+                                         progress=True, on_run=keep)
+                finished += res.runs.to_dict("records")
+    runs = pd.DataFrame(finished)
+    runs = runs.set_index(["train_size", "seed"]).loc[[(n, s) for n in sizes for s in range(seeds)]].reset_index()
+    return runs, len(have)
+
+
 def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_file=None, drop=False, nets=None,
-               space="nb201", pruned=False, keep=False, nets_label=None):
+               space="nb201", pruned=False, keep=False, nets_label=None, done=frozenset()):
+    """Evaluate one configuration and record it (skipped if its command is in ``done``); its dataset.
+
+    The finished runs are kept in ``results/checkpoints/`` as they finish, so an interrupted
+    configuration continues where it stopped when run again.
+    """
     start = time.perf_counter()
     ds = build_dataset(
         target,
@@ -132,7 +188,6 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
         data_dir=os.environ.get("GRAF_DATA_DIR"),
         space=space,
     )
-    res = evaluate_predictor(ds.X, ds.y, train_sizes=sizes, seeds=seeds, model=model, n_jobs=1, progress=True)
     cmd = _command(space, target, inputs, sizes, seeds, model)
     if nets_label:
         cmd += f" --archs <{nets_label}>"
@@ -146,11 +201,17 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
         cmd += " --keep-missing-proxies"
     if proxies_file:
         cmd += f" --proxies-file {proxies_file}" + (" --drop-missing-proxies" if drop else "")
+    cmd += " --json"
+    if cmd in done:
+        print(f"recorded already: {cmd}", flush=True)
+        return ds
+    runs, resumed = _evaluate(part, cmd, ds, sizes, seeds, model)
+    res = EvaluationResult(runs)
     _record(
         part,
         {
             "date": datetime.date.today().isoformat(),
-            "command": cmd + " --json",
+            "command": cmd,
             "space": space,
             "target": target,
             "target_source": ds.target_source,
@@ -165,8 +226,10 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
             # tau of every run, by train size in seed order (for checks on a subset of seeds)
             "tau_by_seed": {str(n): g.sort_values("seed")["tau"].tolist() for n, g in res.runs.groupby("train_size")},
             "wall_seconds": time.perf_counter() - start,
+            "resumed_runs": resumed,
         },
     )
+    _checkpoint(part, cmd).unlink()
     return ds
 
 
@@ -175,7 +238,8 @@ def main(argv=None) -> int:
     p.add_argument("part", choices=["anchors", "beat", "proxies", "shap", "tnb101", "latency", "robustness", "robust-shap",
                                     "flan"])
     p.add_argument("--resume", action="store_true",
-                   help="tnb101, latency and robustness parts: skip configurations already recorded")
+                   help="proxies, flan, tnb101, latency and robustness parts: skip configurations already recorded "
+                   "(an interrupted configuration always continues from its checkpoint)")
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--models", default=",".join(BEAT_MODELS))
     p.add_argument("--proxies-file")
@@ -205,7 +269,8 @@ def main(argv=None) -> int:
             for inputs in args.input_sets.split(";"):
                 own = "proxies" in inputs
                 ds = run_config("proxies", target, inputs, model=args.model, seeds=args.seeds, sizes=sizes,
-                                proxies_file=args.proxies_file if own else None, drop=own, nets=nets)
+                                proxies_file=args.proxies_file if own else None, drop=own, nets=nets,
+                                done=_done("proxies") if args.resume else frozenset())
                 nets = list(ds.X.index) if nets is None else nets
     elif args.part == "tnb101":
         done = _done("tnb101") if args.resume else set()
@@ -232,12 +297,9 @@ def main(argv=None) -> int:
         for model, inputs, pruned in FLAN:
             if args.flan_only and f"{model}:{inputs}" not in args.flan_only.split(";"):
                 continue
-            cmd = _command("nb201", "cifar10_val_naslib", inputs, FLAN_SIZES, args.seeds, model)
-            cmd += " --archs <all 15625>" + (" --pruned-features --keep-missing-proxies" if pruned else " --drop-missing-proxies")
-            if cmd + " --json" in done:
-                continue
             run_config("flan", "cifar10_val_naslib", inputs, model=model, seeds=args.seeds, sizes=FLAN_SIZES,
-                       nets=nets, drop=not pruned, pruned=pruned, keep=pruned, nets_label="all 15625")
+                       nets=nets, drop=not pruned, pruned=pruned, keep=pruned, nets_label="all 15625",
+                       proxies_file=args.proxies_file, done=done)
     elif args.part == "robust-shap":
         from graf.predictor.explain import explain
 
