@@ -3,24 +3,29 @@
 The proxies whose registry entry is ``iso_invariant`` (their value ignores modules that never
 reach the output) are computed once per isomorphism class, on the class representatives of
 :func:`graf.data.proxytable.class_representatives` (5260 nets), and copied to every member of the
-class; the other proxies are computed on every net. This script joins those tables:
+class; the other proxies are computed on every net. This script joins those tables (the runs of
+``benchmarks/nb201_suite_runs.py``, which calls it with ``--table``):
 
+    R=data/nb201_suite_runs/nb201
     python benchmarks/build_suite_table.py \\
         --base graf/data/files/nb201_proxies.parquet \\
-        --per-class /work/bg/nb201_suite8_isoreps.parquet:snip,grasp,fisher,grad_norm,plain,epe_nas \\
-        --per-class /work/bg/nb201_zico_isoreps.parquet:zico \\
-        --per-net /work/bg/nb201_structural_valid.parquet+/work/bg/nb201_structural_rest.parquet:l2_norm,zen,meco,swap,reg_swap,linear_regions \\
+        --per-class ${R}_suite8_isoreps.parquet:snip,grasp,fisher,grad_norm,plain,epe_nas \\
+        --per-class ${R}_zico_isoreps.parquet:zico \\
+        --per-net ${R}_suite8_isoreps.parquet+${R}_l2_zen_valid_others.parquet+${R}_structural_rest.parquet:l2_norm,zen \\
+        --per-net ${R}_structural_valid.parquet+${R}_structural_rest.parquet:meco,swap,reg_swap,linear_regions \\
         --out graf/data/files/nb201_proxies_suite.parquet [--overwrite] [--valid-only]
 
 ``--base`` is a table of every net (its proxy columns are all kept). Each ``--per-class`` table
 must hold exactly the class representatives, each ``--per-net`` table every net; ``A+B+...``
 joins tables of disjoint nets into one (e.g. a run split into two); only the named columns are
 taken from it, and a ``per-class`` column must be ``iso_invariant`` in the proxy
-registry (``proxies.registry``). The result: one row per net in ``graf.spaces.nb201.all_archs()``
-order, the proxy columns, ``representative`` (the net whose value the per-class columns hold)
-and ``error`` (the sources' non-empty messages joined by "; "). It is written atomically, and an
-existing ``--out`` is kept unless ``--overwrite`` is given. A problem is one line on stderr and
-exit 2.
+registry (``proxies.registry``). One table may serve several sources with different columns
+(above, the representatives' own l2_norm and zen are per-net values of those nets). The result:
+one row per net in ``graf.spaces.nb201.all_archs()`` order, the proxy columns,
+``representative`` (the net whose value the per-class columns hold) and ``error`` (the
+sources' non-empty messages joined by "; ", each message once). It is written atomically, and
+an existing ``--out`` is kept unless ``--overwrite`` is given. A problem is one line on stderr
+and exit 2.
 
 ``--valid-only``: the table holds the space's valid nets only (``space.valid_archs()``, NB201's
 9445 pruned cells; the class representatives are valid nets), and the ``--base`` and ``--per-net``
@@ -73,6 +78,13 @@ def _load(path: str, columns: list[str] | None) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else pd.concat(frames)
 
 
+def _join_messages(row) -> str:
+    """The non-empty messages of a row's sources joined by "; ", each once (a table used for two
+    column sets, or a message the sources share, is not repeated)."""
+    parts = [m.strip() for message in row if message for m in message.split("; ")]
+    return "; ".join(dict.fromkeys(m for m in parts if m))
+
+
 def assemble(base: str, per_class: list[tuple[str, list[str]]], per_net: list[tuple[str, list[str]]],
              valid_only: bool = False) -> pd.DataFrame:
     """The joined table (see the module docstring); ValueError on any mismatch."""
@@ -114,8 +126,7 @@ def assemble(base: str, per_class: list[tuple[str, list[str]]], per_net: list[tu
         if set(frame.index) != rep_set:
             raise ValueError(f"{path}: holds {len(frame)} nets, not exactly the {len(rep_set)} class representatives")
         add(expand_to_classes(frame, reps).drop(columns="representative"), path)
-    errors = pd.concat([p["error"] for p in parts], axis=1).apply(
-        lambda row: "; ".join(m for m in row if m), axis=1)
+    errors = pd.concat([p["error"] for p in parts], axis=1).apply(_join_messages, axis=1)
     out = pd.concat([p.drop(columns="error") for p in parts], axis=1)
     out["representative"] = reps.loc[archs].to_numpy()
     out["error"] = errors.to_numpy()

@@ -56,16 +56,19 @@ def test_joins_per_class_and_per_net_columns(tmp_path, nets, capsys):
     cls = _write(tmp_path / "cls.parquet", pd.DataFrame(
         {"snip": snip, "zen": rng.random(len(firsts)), "error": ""}, index=firsts))
     per_net = _write(tmp_path / "net.parquet", pd.DataFrame(
-        {"l2_norm": rng.random(len(archs)), "error": ["net failed" if i == 3 else "" for i in range(len(archs))]},
+        {"l2_norm": rng.random(len(archs)), "meco": rng.random(len(archs)),
+         "error": ["net failed" if i == 3 else "" for i in range(len(archs))]},
         index=list(reversed(archs))))
     out = tmp_path / "suite.parquet"
-    r = _run("--base", base, "--per-class", f"{cls}:snip", "--per-net", f"{per_net}:l2_norm", "--out", str(out))
+    # one table serving two sources (its columns taken apart): its messages are kept once
+    r = _run("--base", base, "--per-class", f"{cls}:snip", "--per-net", f"{per_net}:l2_norm",
+             "--per-net", f"{per_net}:meco", "--out", str(out))
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["rows"] == len(archs) and summary["classes"] == len(firsts) == 5260
     table = pd.read_parquet(out)
     assert list(table.index) == archs
-    assert list(table.columns) == ["params", "l2_norm", "snip", "representative", "error"]
+    assert list(table.columns) == ["params", "l2_norm", "meco", "snip", "representative", "error"]
     by_rep = dict(zip(firsts, snip))
     np.testing.assert_array_equal(table["snip"].to_numpy(), [by_rep[reps[a]] for a in archs])
     assert (table["representative"] == reps.loc[archs]).all()
@@ -73,7 +76,7 @@ def test_joins_per_class_and_per_net_columns(tmp_path, nets, capsys):
     np.testing.assert_array_equal(table["l2_norm"].to_numpy(), net_values.loc[archs].to_numpy())
     assert table.loc[archs[0], "error"] == "base failed"
     third = list(reversed(archs))[3]
-    assert table.loc[third, "error"].endswith("net failed")
+    assert table.loc[third, "error"] == "net failed"
     # an existing output is kept
     before = out.read_bytes()
     assert _main("--base", base, "--out", str(out)) == 2
@@ -137,21 +140,32 @@ def test_a_split_per_net_run_and_the_valid_only_table(tmp_path, nets):
 
 
 def test_the_suite_runs_cover_what_the_table_needs(nets):
-    """benchmarks/nb201_suite_runs.py: its per-class runs hold exactly the class representatives
-    build_suite_table expects, and its two per-net runs split the space into valid and other nets."""
+    """benchmarks/nb201_suite_runs.py: its net lists are the representatives and the valid / other
+    nets, and the tables it joins give every proxy of its runs for exactly the nets it needs."""
     archs, reps = nets
     spec = importlib.util.spec_from_file_location("nb201_suite_runs", SCRIPT.with_name("nb201_suite_runs.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     lists = module.net_lists()
-    assert lists["isoreps"] == list(dict.fromkeys(reps)) and len(lists["isoreps"]) == 5260
     valid = [str(a) for a in get_space("nb201").valid_archs()]
+    assert lists["isoreps"] == list(dict.fromkeys(reps)) and len(lists["isoreps"]) == 5260
     assert lists["valid"] == valid and set(lists["isoreps"]) <= set(valid)
+    assert sorted(lists["isoreps"] + lists["valid_others"]) == sorted(valid)
     assert sorted(lists["valid"] + lists["rest"]) == sorted(archs) and len(lists["rest"]) == 6180
-    # the per-class columns it computes are the iso-invariant ones; the others come from a per-net run
     from proxies.registry import get_proxy
 
-    per_class = {n for name, nets_of, cols in module.RUNS if nets_of == "isoreps" for n in cols.split(",")}
-    per_net = {n for name, nets_of, cols in module.RUNS if nets_of != "isoreps" for n in cols.split(",")}
-    assert {n for n in per_class if not get_proxy(n).iso_invariant} <= per_net
-    assert all(not get_proxy(n).iso_invariant for n in per_net)
+    runs = {name: (set(lists[nets_of]), cols.split(",")) for name, nets_of, cols in module.RUNS}
+    taken = []
+    for kind, names, cols in module.SOURCES:
+        for col in cols.split(","):
+            assert all(col in runs[n][1] for n in names), (col, names)
+            taken.append(col)
+            covered = [runs[n][0] for n in names]
+            if kind == "per-class":
+                assert get_proxy(col).iso_invariant and covered == [set(lists["isoreps"])]
+            else:  # disjoint tables that together hold every net, and without the invalid ones every valid net
+                assert sum(map(len, covered)) == len(set().union(*covered)) == len(archs)
+                assert set().union(*(c for n, c in zip(names, covered) if n != "structural_rest")) == set(valid)
+    assert sorted(taken) == sorted({c for _, cols in runs.values() for c in cols})  # every computed proxy is used
+    args = module.table_arguments(Path("W"), valid_only=True)
+    assert "--valid-only" in args and not any("structural_rest" in a for a in args)
