@@ -246,7 +246,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="rf", help="proxies and shap parts: the recipe (graf.predictor.models.PREDICTORS)")
     p.add_argument("--targets", default="cifar10_val_naslib", help="proxies part: comma-separated targets")
     p.add_argument("--input-sets", default="graf,proxies;proxies;graf,zcp;zcp;graf;graf,zcp,proxies",
-                   help="proxies part: ';'-separated input sets, the first must include proxies")
+                   help="proxies part: ';'-separated input sets (all on the nets with complete values in --proxies-file)")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)))
     p.add_argument("--flan-only", default="", help="flan part: ';'-separated MODEL:INPUTS configurations to run "
                    "(default: all of FLAN)")
@@ -265,13 +265,13 @@ def main(argv=None) -> int:
             p.error("--proxies-file is required for the proxies part")
         # every input set on the same nets: those the proxy table covers completely
         for target in args.targets.split(","):
-            nets = None
+            nets = list(build_dataset(target, "proxies", proxies_file=args.proxies_file, drop_missing_proxies=True,
+                                      data_dir=os.environ.get("GRAF_DATA_DIR")).X.index)
             for inputs in args.input_sets.split(";"):
                 own = "proxies" in inputs
-                ds = run_config("proxies", target, inputs, model=args.model, seeds=args.seeds, sizes=sizes,
-                                proxies_file=args.proxies_file if own else None, drop=own, nets=nets,
-                                done=_done("proxies") if args.resume else frozenset())
-                nets = list(ds.X.index) if nets is None else nets
+                run_config("proxies", target, inputs, model=args.model, seeds=args.seeds, sizes=sizes,
+                           proxies_file=args.proxies_file if own else None, drop=own, nets=None if own else nets,
+                           done=_done("proxies") if args.resume else frozenset())
     elif args.part == "tnb101":
         done = _done("tnb101") if args.resume else set()
         for target, inputs, model, tnb_sizes in TNB101:
