@@ -12,7 +12,8 @@ class; the other proxies are computed on every net. This script joins those tabl
         --per-class ${R}_suite8_isoreps.parquet:snip,grasp,fisher,grad_norm,plain,epe_nas \\
         --per-class ${R}_zico_isoreps.parquet:zico \\
         --per-net ${R}_suite8_isoreps.parquet+${R}_l2_zen_valid_others.parquet+${R}_structural_rest.parquet:l2_norm,zen \\
-        --per-net ${R}_structural_valid.parquet+${R}_structural_rest.parquet:meco,swap,reg_swap,linear_regions \\
+        --per-net ${R}_meco_valid.parquet+${R}_structural_rest.parquet:meco \\
+        --per-net ${R}_structural_valid.parquet+${R}_structural_rest.parquet:swap,reg_swap,linear_regions \\
         --out graf/data/files/nb201_proxies_suite.parquet [--overwrite] [--valid-only]
 
 ``--base`` is a table of every net (its proxy columns are all kept). Each ``--per-class`` table

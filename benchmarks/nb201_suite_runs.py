@@ -3,16 +3,18 @@
     python benchmarks/nb201_suite_runs.py [--work data/nb201_suite_runs] [--jobs 2] [--valid-only]
         [--table OUT [--overwrite]]
 
-Five runs, one after another (the inputs of ``benchmarks/build_suite_table.py``):
+Six runs, one after another (the inputs of ``benchmarks/build_suite_table.py``):
 
 1. ``suite8_isoreps``: snip, grasp, fisher, grad_norm, l2_norm, plain, epe_nas, zen on the 5260
    isomorphism-class representatives (``graf.data.proxytable.class_representatives``);
 2. ``zico_isoreps``: zico on the same representatives;
-3. ``structural_valid``: meco, swap, reg_swap, linear_regions (proxies that read every module, so
-   each net needs its own value) on the 9445 valid nets;
-4. ``l2_zen_valid_others``: l2_norm and zen (which read every module too) on the 4185 valid nets
+3. ``meco_valid``: meco (which reads every module, so each net needs its own value) on the 9445
+   valid nets (a run of its own: it is quick, and the strongest single proxy);
+4. ``structural_valid``: swap, reg_swap, linear_regions (per net too) on the 9445 valid nets;
+5. ``l2_zen_valid_others``: l2_norm and zen (which read every module too) on the 4185 valid nets
    that are not representatives: run 1 has the representatives' own values;
-5. ``structural_rest``: all six on the other 6180 nets (skipped with ``--valid-only``).
+6. ``structural_rest``: l2_norm, zen, meco, swap, reg_swap, linear_regions on the other 6180 nets
+   (skipped with ``--valid-only``).
 
 Each run writes ``<work>/nb201_<name>.parquet``; a finished one is skipped, and an interrupted
 one (its ``.partial.jsonl`` checkpoint is there) is continued with ``--resume``, so the script can
@@ -41,7 +43,8 @@ sys.path.insert(0, str(REPO))
 RUNS = [
     ("suite8_isoreps", "isoreps", "snip,grasp,fisher,grad_norm,l2_norm,plain,epe_nas,zen"),
     ("zico_isoreps", "isoreps", "zico"),
-    ("structural_valid", "valid", "meco,swap,reg_swap,linear_regions"),
+    ("meco_valid", "valid", "meco"),
+    ("structural_valid", "valid", "swap,reg_swap,linear_regions"),
     ("l2_zen_valid_others", "valid_others", "l2_norm,zen"),
     ("structural_rest", "rest", "l2_norm,zen,meco,swap,reg_swap,linear_regions"),
 ]
@@ -50,7 +53,8 @@ SOURCES = [
     ("per-class", ["suite8_isoreps"], "snip,grasp,fisher,grad_norm,plain,epe_nas"),
     ("per-class", ["zico_isoreps"], "zico"),
     ("per-net", ["suite8_isoreps", "l2_zen_valid_others", "structural_rest"], "l2_norm,zen"),
-    ("per-net", ["structural_valid", "structural_rest"], "meco,swap,reg_swap,linear_regions"),
+    ("per-net", ["meco_valid", "structural_rest"], "meco"),
+    ("per-net", ["structural_valid", "structural_rest"], "swap,reg_swap,linear_regions"),
 ]
 BASE = REPO / "graf" / "data" / "files" / "nb201_proxies.parquet"
 
