@@ -170,24 +170,13 @@ def _evaluate(part, cmd, ds, sizes, seeds, model) -> tuple[pd.DataFrame, int]:
 
 
 def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_file=None, drop=False, nets=None,
-               space="nb201", pruned=False, keep=False, nets_label=None, done=frozenset()):
-    """Evaluate one configuration and record it (skipped if its command is in ``done``); its dataset.
+               space="nb201", pruned=False, keep=False, nets_label=None, done=frozenset()) -> None:
+    """Evaluate one configuration and record it; skipped, before its dataset is built, if its
+    command is in ``done``.
 
     The finished runs are kept in ``results/checkpoints/`` as they finish, so an interrupted
     configuration continues where it stopped when run again.
     """
-    start = time.perf_counter()
-    ds = build_dataset(
-        target,
-        inputs,
-        proxies_file=proxies_file,
-        drop_missing_proxies=drop,
-        keep_missing_proxies=keep,
-        pruned=pruned,
-        nets=nets,
-        data_dir=os.environ.get("GRAF_DATA_DIR"),
-        space=space,
-    )
     cmd = _command(space, target, inputs, sizes, seeds, model)
     if nets_label:
         cmd += f" --archs <{nets_label}>"
@@ -204,7 +193,19 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
     cmd += " --json"
     if cmd in done:
         print(f"recorded already: {cmd}", flush=True)
-        return ds
+        return
+    start = time.perf_counter()
+    ds = build_dataset(
+        target,
+        inputs,
+        proxies_file=proxies_file,
+        drop_missing_proxies=drop,
+        keep_missing_proxies=keep,
+        pruned=pruned,
+        nets=nets,
+        data_dir=os.environ.get("GRAF_DATA_DIR"),
+        space=space,
+    )
     runs, resumed = _evaluate(part, cmd, ds, sizes, seeds, model)
     res = EvaluationResult(runs)
     _record(
@@ -230,7 +231,6 @@ def run_config(part, target, inputs, model="rf", seeds=20, sizes=SIZES, proxies_
         },
     )
     _checkpoint(part, cmd).unlink()
-    return ds
 
 
 def main(argv=None) -> int:
@@ -264,6 +264,7 @@ def main(argv=None) -> int:
         if not args.proxies_file:
             p.error("--proxies-file is required for the proxies part")
         # every input set on the same nets: those the proxy table covers completely
+        done = _done("proxies") if args.resume else set()
         for target in args.targets.split(","):
             nets = list(build_dataset(target, "proxies", proxies_file=args.proxies_file, drop_missing_proxies=True,
                                       data_dir=os.environ.get("GRAF_DATA_DIR")).X.index)
@@ -271,13 +272,12 @@ def main(argv=None) -> int:
                 own = "proxies" in inputs
                 run_config("proxies", target, inputs, model=args.model, seeds=args.seeds, sizes=sizes,
                            proxies_file=args.proxies_file if own else None, drop=own, nets=None if own else nets,
-                           done=_done("proxies") if args.resume else frozenset())
+                           done=done)
     elif args.part == "tnb101":
         done = _done("tnb101") if args.resume else set()
         for target, inputs, model, tnb_sizes in TNB101:
-            if _command("tnb101_micro", target, inputs, tnb_sizes, args.seeds, model) + " --json" in done:
-                continue
-            run_config("tnb101", target, inputs, model=model, seeds=args.seeds, sizes=tnb_sizes, space="tnb101_micro")
+            run_config("tnb101", target, inputs, model=model, seeds=args.seeds, sizes=tnb_sizes, space="tnb101_micro",
+                       done=done)
     elif args.part in ("latency", "robustness"):
         done = _done(args.part) if args.resume else set()
         configs = (
@@ -286,9 +286,7 @@ def main(argv=None) -> int:
             else [(t, inputs, "rf") for t in ROBUST_TARGETS for inputs in ROBUST_INPUTS]
         )
         for target, inputs, model in configs:
-            if _command("nb201", target, inputs, sizes, args.seeds, model) + " --json" in done:
-                continue
-            run_config(args.part, target, inputs, model=model, seeds=args.seeds, sizes=sizes)
+            run_config(args.part, target, inputs, model=model, seeds=args.seeds, sizes=sizes, done=done)
     elif args.part == "flan":
         from graf.spaces import get_space
 
