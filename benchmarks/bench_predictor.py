@@ -1,16 +1,18 @@
 """Long runs of the predictor protocol (DESIGN §5): anchors, "beat it" variants, own proxies, SHAP time.
 
-Run from the repo root, one part at a time, in the background (n_jobs=1, shared CPU):
+Run from the repo root, one part at a time, in the background (n_jobs=1, shared CPU; with
+``OMP_NUM_THREADS=1`` when anything else runs, or the recipes' GNN member slows down several
+times, docs/predictor.md):
 
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py anchors
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py beat
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH [--model M] [--resume]
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py shap
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py tnb101 [--resume]
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py latency [--resume]
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robustness [--resume]
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robust-shap --shap-backends shap
-    GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py flan [--seeds 3] [--resume] [--flan-only MODEL:INPUTS] [--proxies-file PATH]
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py anchors
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py beat
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py proxies --proxies-file PATH [--model M] [--resume]
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py shap
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py tnb101 [--resume]
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py latency [--resume]
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robustness [--resume]
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py robust-shap --shap-backends shap
+    OMP_NUM_THREADS=1 GRAF_DATA_DIR=../shared/data .venv/bin/python benchmarks/bench_predictor.py flan [--seeds 3] [--resume] [--flan-only MODEL:INPUTS] [--proxies-file PATH]
 
 ``flan``: FLAN's protocol (Akhauri & Abdelfattah, ICML'24): all 15625 NB201 nets, train on 32 /
 128 / 256 / 512, test on all the others (the 341 cells whose input never reaches the output
