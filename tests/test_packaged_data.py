@@ -40,7 +40,7 @@ def test_shipped_copy_equals_the_original(relative, data_dir):
 
 def test_nothing_else_is_shipped():
     files = sorted(str(p.relative_to(PACKAGED_DIR)) for p in PACKAGED_DIR.rglob("*") if p.is_file())
-    assert files == sorted(SHIPPED + LICENCES + ["nb201_proxies.parquet"])
+    assert files == sorted(SHIPPED + LICENCES + ["nb201_proxies.parquet", "nb201_proxies_suite.parquet"])
 
 
 def test_package_data_globs_cover_every_shipped_file():

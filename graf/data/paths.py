@@ -21,6 +21,7 @@ __all__ = [
     "PACKAGED_DIR",
     "DEFAULT_PROXIES_FILE",
     "SHIPPED_PROXY_TABLES",
+    "SUITE_PROXIES_FILE",
     "data_file",
     "default_proxies_file",
     "given_data_dir",
@@ -34,6 +35,9 @@ PACKAGED_DIR = Path(__file__).resolve().parent / "files"
 #: the project's own proxy table for all 15625 NB201 nets (``graf proxies --all``, see data/README.md);
 #: package data, read by default wherever the ``proxies`` inputs or NASWOT scores are needed
 DEFAULT_PROXIES_FILE = PACKAGED_DIR / "nb201_proxies.parquet"
+#: every registered proxy for all 15625 NB201 nets (``benchmarks/nb201_suite_runs.py``, see
+#: data/README.md); package data, read where it is passed (``--proxies-file``)
+SUITE_PROXIES_FILE = PACKAGED_DIR / "nb201_proxies_suite.parquet"
 #: space name -> the project's own proxy table shipped for it
 SHIPPED_PROXY_TABLES: dict[str, Path] = {"nb201": DEFAULT_PROXIES_FILE}
 
