@@ -22,6 +22,9 @@ Usage (from the repository root; data in $GRAF_DATA_DIR or ../shared/data)::
     python benchmarks/bench_proxies.py fidelity --table A.parquet,B.parquet   # zico, meco, swap, reg_swap,
                                         # linear_regions (issue 16): Spearman / Kendall with NB201 accuracy
                                         # (tables of `graf proxies`, or their .partial.jsonl checkpoints)
+    python benchmarks/bench_proxies.py reg-swap-size --table graf/data/files/nb201_proxies_suite.parquet
+                                        # reg_swap's rho with accuracy against its size factor's mu and
+                                        # sigma, chosen on one half of the valid nets, scored on the other
     python benchmarks/bench_proxies.py new-timing --nets 12    # seconds per net of those five beside the four
                                         # original proxies, in one process, one thread
     python benchmarks/bench_proxies.py space-fidelity --space nb301 --table A.parquet,B.jsonl   # issue 15:
@@ -645,6 +648,51 @@ def cmd_fidelity(args) -> dict:
     return res
 
 
+def cmd_reg_swap_size(args) -> dict:
+    """How reg-SWAP's ρ with accuracy depends on its size factor's μ and σ (issue 16's reg_swap gap).
+
+    No recomputation: reg_swap = swap × exp(−(P − μ)²/σ) with P the parameters in thousands, so
+    a table's ``swap`` and ``params`` columns (params in millions) give it for any (μ, σ). The
+    valid nets are split into two seeded halves; on each, (μ, σ) is chosen on a grid to maximise
+    Spearman ρ with ``cifar10_valid``, and ρ is reported on the *other* half for every accuracy
+    column, beside the default (μ, σ) on that half.
+    """
+    from scipy.stats import spearmanr
+
+    from graf.spaces import get_space
+    from proxies.swap import REG_MU, REG_SIGMA
+
+    if not args.table:
+        raise SystemExit("reg-swap-size: pass --table PATH (a table with swap and params, e.g. the suite table)")
+    table = pd.read_parquet(args.table)
+    valid = [str(a) for a in get_space("nb201").valid_archs() if str(a) in table.index]
+    table = table.loc[valid]
+    acc = load_nb201_accuracy(data_dir(args)).loc[valid]
+    swap, kparams = table["swap"].to_numpy(), table["params"].to_numpy() * 1e3
+
+    def reg(mu: float, sigma: float) -> np.ndarray:
+        return swap * np.exp(-((kparams - mu) ** 2) / sigma)
+
+    mus, sigmas = np.arange(0.0, 3001.0, 100.0), 10.0 ** np.arange(4.0, 8.01, 0.25)
+    order = np.random.default_rng(args.sample_seed).permutation(len(valid))
+    halves = [order[: len(order) // 2], order[len(order) // 2:]]
+    tune = acc["cifar10_valid"].to_numpy()
+    res: dict = {"table": args.table, "nets": len(valid), "tuned_on": "cifar10_valid",
+                 "grid": {"mu": [float(mus[0]), float(mus[-1]), 100.0], "log10_sigma": [4.0, 8.0, 0.25]},
+                 "default": {"mu": REG_MU, "sigma": REG_SIGMA}, "halves": []}
+    for k, (fit, held) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])]):
+        best = max((float(spearmanr(reg(m, sg)[fit], tune[fit]).statistic), float(m), float(sg))
+                   for m in mus for sg in sigmas)
+        entry = {"tuned_on_half": k, "mu": best[1], "sigma": best[2], "rho_tuning_half": best[0]}
+        for col in ACCURACY:
+            y = acc[col].to_numpy()[held]
+            entry[f"held_out_{col}"] = float(spearmanr(reg(best[1], best[2])[held], y).statistic)
+            entry[f"held_out_default_{col}"] = float(spearmanr(reg(REG_MU, REG_SIGMA)[held], y).statistic)
+        res["halves"].append(entry)
+    print(json.dumps(res, indent=1))
+    return res
+
+
 def cmd_new_timing(args) -> dict:
     """Seconds per net of the later proxies and of the four original ones, same nets, one process, one thread."""
     groups = {"swap+reg_swap (one shared pass)": ["swap", "reg_swap"], "all five": list(LATER)}
@@ -744,7 +792,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("command", choices=["params-flops", "agreement", "timing", "speed", "resume", "determinism", "table",
                                         "suite", "suite-timing", "fidelity", "new-timing", "space-fidelity", "space-timing",
-                                        "public-speed"])
+                                        "public-speed", "reg-swap-size"])
     p.add_argument("--nets", type=int, default=12)
     p.add_argument("--seed", type=int, default=0, help="seed of weights and batch")
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the sample of valid nets")
@@ -769,7 +817,7 @@ def main() -> None:
           "resume": cmd_resume, "determinism": cmd_determinism, "table": cmd_table, "suite": cmd_suite,
           "suite-timing": cmd_suite_timing, "fidelity": cmd_fidelity, "new-timing": cmd_new_timing,
           "space-fidelity": cmd_space_fidelity, "space-timing": cmd_space_timing,
-          "public-speed": cmd_public_speed}[args.command]
+          "public-speed": cmd_public_speed, "reg-swap-size": cmd_reg_swap_size}[args.command]
     res = fn(args)
     res["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     res["date"] = time.strftime("%Y-%m-%d")
