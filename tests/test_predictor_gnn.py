@@ -115,3 +115,57 @@ def test_the_three_member_blend_is_the_size_weighted_mean_of_its_members(nets):
     w = 0.5 * np.sqrt(128 / 1024)  # the GNN's weight grows with the training set, full at 1024
     np.testing.assert_allclose(blend.weights_, [1, 2, w])
     np.testing.assert_allclose(blend.predict(test), (forests + 2 * boosted + w * gnn) / (3 + w), rtol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def nets_with_proxies(data_dir):
+    """The valid nets with complete own proxies: graf + proxies + onehot columns and CIFAR-10 accuracy."""
+    ds = build_dataset("cifar10_val_naslib", "proxies,onehot", data_dir=data_dir, drop_missing_proxies=True)
+    return ds.X, ds.y.to_numpy()
+
+
+def test_extra_columns_reach_the_head(nets_with_proxies):
+    X, y = nets_with_proxies
+    train, test = X.iloc[:64], X.iloc[64:400]
+    fit = lambda **kw: CellGNNRegressor(n_models=1, epochs=30, random_state=2, **kw).fit(train, y[:64])  # noqa: E731
+    cell_only, with_proxies = fit(), fit(extra_prefix="proxies.")
+    assert with_proxies.extra_columns_ == [c for c in X.columns if c.startswith("proxies.")]
+    pred = with_proxies.predict(test)
+    np.testing.assert_array_equal(pred, fit(extra_prefix="proxies.").predict(test))  # same seed, same predictions
+    assert not np.allclose(pred, cell_only.predict(test))
+    # two nets with the same cell but other proxy values get other predictions (cell-only: the same)
+    twin = test.iloc[[0, 0]].copy()
+    twin.iloc[1, twin.columns.get_loc("proxies.naswot")] += 50.0
+    assert cell_only.predict(twin)[0] == cell_only.predict(twin)[1]
+    assert with_proxies.predict(twin)[0] != with_proxies.predict(twin)[1]
+
+
+def test_extra_columns_bad_inputs(nets_with_proxies):
+    X, y = nets_with_proxies
+    small, target = X.iloc[:40], y[:40]
+    with pytest.raises(ValueError, match="no column of X starts with extra_prefix 'zcp.'"):
+        CellGNNRegressor(epochs=1, extra_prefix="zcp.").fit(small, target)
+    holed = small.copy()
+    holed.iloc[3, holed.columns.get_loc("proxies.jacov")] = np.nan
+    with pytest.raises(ValueError, match=r"proxies\.\* columns have NaN/inf values"):
+        CellGNNRegressor(epochs=1, extra_prefix="proxies.").fit(holed, target)
+    fitted = CellGNNRegressor(n_models=1, epochs=1, extra_prefix="proxies.").fit(small, target)
+    with pytest.raises(ValueError, match="lacks the column"):
+        fitted.predict(small.drop(columns="proxies.ntk"))
+
+
+def test_the_proxy_gnn_recipe_adds_a_fourth_member(nets_with_proxies):
+    pytest.importorskip("catboost")  # optional extra "boost"
+    from graf.predictor.models import PROXY_GNN_WEIGHT
+
+    X, y = nets_with_proxies
+    train, test = X.iloc[:32], X.iloc[32:100]
+    model = make_predictor("rf+et+catboost+gnn+pgnn-iso", 4).fit(train, y[:32])
+    blend = model.estimator_
+    names = [name for name, _ in blend.estimators]
+    assert names == ["forests", "catboost", "gnn", "proxy_gnn"]
+    np.testing.assert_allclose(blend.weights_, [np.sqrt(32 / 512), 2, 0.5 * np.sqrt(32 / 1024), PROXY_GNN_WEIGHT])
+    members = np.column_stack([blend.named_estimators_[n].predict(test) for n in names])
+    alone = make_predictor("proxy-gnn-logerr", 4).fit(train, y[:32]).predict(test)
+    np.testing.assert_array_equal(members[:, 3], alone)
+    np.testing.assert_allclose(blend.predict(test), members @ blend.weights_ / blend.weights_.sum(), rtol=1e-12)
