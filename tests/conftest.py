@@ -41,11 +41,18 @@ def _user_cache_in_tmp(tmp_path_factory):
     yield
 
 
-def notebook_tools():
-    """``(execute, stale)`` from notebooks/execute.py, the script that commits the notebooks with outputs."""
+def load_script(relative: str):
+    """The script at ``relative`` (to the repository root, e.g. ``benchmarks/bench_predictor.py``) as a module."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("notebooks_execute", REPO / "notebooks" / "execute.py")
+    path = REPO / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def notebook_tools():
+    """``(execute, stale)`` from notebooks/execute.py, the script that commits the notebooks with outputs."""
+    module = load_script("notebooks/execute.py")
     return module.execute, module.stale

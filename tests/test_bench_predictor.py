@@ -3,23 +3,18 @@ checkpoint, and its record equals that of an uninterrupted evaluation."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 
 from graf.predictor import build_dataset, evaluate_predictor
 from graf.spaces import get_space
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_predictor.py"
+from conftest import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("bench_predictor", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench_predictor.py")
 
 
 def test_an_interrupted_configuration_resumes_from_its_checkpoint(tmp_path, monkeypatch):

@@ -3,7 +3,6 @@ per-net ones kept, coverage and invariance checked, nothing overwritten without 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,6 +16,8 @@ pytest.importorskip("torch")
 
 from graf.data.proxytable import class_representatives  # noqa: E402
 from graf.spaces import get_space  # noqa: E402
+
+from conftest import load_script  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "build_suite_table.py"
 
@@ -39,10 +40,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 
 def _main(*args: str) -> int:
-    spec = importlib.util.spec_from_file_location("build_suite_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(list(args))
+    return load_script("benchmarks/build_suite_table.py").main(list(args))
 
 
 def test_joins_per_class_and_per_net_columns(tmp_path, nets, capsys):
@@ -143,9 +141,7 @@ def test_the_suite_runs_cover_what_the_table_needs(nets):
     """benchmarks/nb201_suite_runs.py: its net lists are the representatives and the valid / other
     nets, and the tables it joins give every proxy of its runs for exactly the nets it needs."""
     archs, reps = nets
-    spec = importlib.util.spec_from_file_location("nb201_suite_runs", SCRIPT.with_name("nb201_suite_runs.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/nb201_suite_runs.py")
     lists = module.net_lists()
     valid = [str(a) for a in get_space("nb201").valid_archs()]
     assert lists["isoreps"] == list(dict.fromkeys(reps)) and len(lists["isoreps"]) == 5260

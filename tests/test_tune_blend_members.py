@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from graf.predictor import build_dataset
 from graf.spaces import get_space
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "tune_blend_members.py"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("tune_blend_members", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script
 
 
 def test_the_grid_at_the_recipes_own_weight_is_the_recipe(tmp_path, torch_one_thread):
     pytest.importorskip("torch")
     pytest.importorskip("catboost")
-    tune = _module()
+    tune = load_script("benchmarks/tune_blend_members.py")
     nets = [str(a) for a in get_space("nb201").valid_archs()][:200]
     ds = build_dataset("cifar10_val_naslib", "graf,onehot", nets=nets)
     X, y = ds.X, ds.y.to_numpy()
