@@ -162,6 +162,10 @@ def proxy_gnn_logerr(seed: int, n_jobs: int | None = 1) -> TransformedTargetRegr
     return TransformedTargetRegressor(regressor=make_pipeline(WorstValueImputer(), gnn), transformer=LogErrorTransformer())
 
 
+#: the weight of :func:`proxy_gnn_logerr` in ``rf+et+catboost+gnn+pgnn-iso`` (tuning seeds 100-109, 100-104 at 1024 nets; docs/BENCHMARKS.md)
+PROXY_GNN_WEIGHT = 0.5
+
+
 def with_proxy_gnn(seed: int, n_jobs: int | None = 1) -> EquivalentNetsMean:
     """``rf+et+catboost+gnn-iso`` with a fourth member, :func:`proxy_gnn_logerr` (weight 0.5 at
     every size, against the trees' 2.25 at 32 nets): on 32 training nets it adds what neither the
@@ -172,10 +176,6 @@ def with_proxy_gnn(seed: int, n_jobs: int | None = 1) -> EquivalentNetsMean:
         weights=[*blend.weights, PROXY_GNN_WEIGHT],
     )
     return EquivalentNetsMean(blend, weight=1.0)
-
-
-#: the weight of :func:`proxy_gnn_logerr` in ``rf+et+catboost+gnn+pgnn-iso`` (tuning seeds 100-109, docs/BENCHMARKS.md)
-PROXY_GNN_WEIGHT = 0.5
 
 
 def with_isomorphic_means(seed: int, n_jobs: int | None = 1) -> EquivalentNetsMean:
