@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from graf import interrupt
+
 __all__ = [
     "RunConfig",
     "RunResult",
@@ -392,6 +394,7 @@ def run_proxies(
     try:
         source = _iter_dask(todo, config, scheduler, scheduler_timeout) if scheduler else _iter_local(todo, config, jobs)
         for row in source:
+            interrupt.check()  # a stop a library swallowed while this net ran: the net is not kept
             rows[row["arch"]] = row
             writer.append(row)
             appended += 1

@@ -12,11 +12,9 @@ import os
 import sys
 from typing import Any, Sequence
 
+from graf.interrupt import Terminated
+
 __all__ = ["main", "COMMANDS", "emit_json", "add_space_argument", "Interrupted", "Terminated", "say", "progress", "read_archs"]
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread by :func:`main`'s handler (as SIGINT raises KeyboardInterrupt)."""
 
 
 class Interrupted(Exception):
@@ -119,21 +117,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocesses
-    raise Terminated()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 2 an error (one line on stderr), 130 / 143 stopped
     by SIGINT / SIGTERM (one line saying what was kept)."""
     import signal
-    import threading
+
+    from graf.interrupt import handlers
 
     args = _parser().parse_args(argv)
-    installed = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if installed else None
     try:
-        result = args._module.run(args)
+        with handlers():
+            result = args._module.run(args)
     except (KeyboardInterrupt, Terminated, Interrupted) as exc:
         if not isinstance(exc, Interrupted):
             exc = stopped(exc, "nothing was written")
@@ -149,9 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.json:
             emit_json({"error": str(message)})
         return 2
-    finally:
-        if installed:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
     if args.json:
         emit_json(result)
     return 0

@@ -7,6 +7,7 @@ import math
 import sys
 import time
 
+from graf import interrupt
 from graf.cli import Terminated, add_space_argument, progress, say, stopped
 
 HELP = "search a benchmark with surrogate-bo (default), random, naswot, rea, area, surrogate-rea, reinforce, tpe, proxy-rea or tenas over seeds; history table + JSON summary"
@@ -203,6 +204,7 @@ def run(args: argparse.Namespace) -> dict:
             targets.append(result.target)
             queries.append(result.queries)
             seconds.append(result.seconds)
+            interrupt.check()  # a stop a library swallowed during this seed: the seed is not kept
             h = result.history if len(result.history) else _naswot_row(result)
             h.insert(0, "seed", seed)
             histories.append(h)

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 
+from graf import interrupt
 from graf.cli import Terminated, progress, say, stopped
 
 
@@ -78,6 +79,7 @@ def run_objectives(args: argparse.Namespace) -> dict:
                                         valid_only=valid_only)
             journal = {"journal": checkpoint.writer(seed), "replay": checkpoint.replay(seed)} if checkpoint else {}
             result = run_mo_search(strategy, objective, args.budget, unit=args.budget_unit, **journal)
+            interrupt.check()  # a stop a library swallowed during this seed: the seed is not kept
             reported = objective.reported.loc[result.pareto]
             runs.append({"seed": seed, "hypervolume_ratio": result.hypervolume_ratio, "igd": result.igd,
                          "queried_hypervolume_ratio": result.queried_hypervolume_ratio, "queries": result.queries,

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
+from graf import interrupt
+
 __all__ = ["protocol_split", "rank_metrics", "evaluate_predictor", "EvaluationResult", "parse_seeds"]
 
 
@@ -146,6 +148,7 @@ def evaluate_predictor(
                 X_test = X.iloc[test] if isinstance(X, pd.DataFrame) else values[test]
                 est.fit(X_train, target[train])
                 tau, rho = rank_metrics(target[test], est.predict(X_test))
+                interrupt.check()  # a stop a library swallowed during this run: the run is not kept
                 runs.append({"train_size": n, "seed": s, "tau": tau, "rho": rho, "n_test": len(test)})
                 if on_run is not None:
                     on_run(runs[-1])

@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from graf import interrupt
 from graf.search.objective import BenchmarkObjective
 from graf.search.pareto import ObjectiveScale, ParetoFront, check_points, hw_sense, non_dominated, pareto_indices
 from graf.search.strategies import REA, OptunaSearch, RandomSearch, Strategy, _optuna_quiet, bo_regressor
@@ -620,6 +621,7 @@ def run_mo_search(strategy: Strategy, objective: MultiObjective, budget: float, 
         asks += 1
         charged = objective.queries
         values = objective(arch)
+        interrupt.check()  # a stop a library swallowed during this query: the query is not kept
         if objective.queries > charged:  # a new net, charged now
             if replay:
                 rec = replay.pop(0)

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from graf import interrupt
 from graf.search.objective import failed_outcome
 from graf.search.strategies import (AREA, NASWOT, REA, REINFORCE, TENAS, OptunaSearch, ProxyREA, RandomSearch, Strategy,
                                     SurrogateBO, SurrogateREA)
@@ -144,6 +145,7 @@ class _Loop:
             self.strategy.discard(arch)
 
     def finish(self, key: str, outcome: dict) -> None:
+        interrupt.check()  # a stop a library swallowed while this query ran: the query is not kept
         n = self.inflight.pop(key)
         self.objective.record(key, outcome)
         if self.journal is not None and not self.replaying:
