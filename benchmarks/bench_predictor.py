@@ -99,6 +99,7 @@ FLAN = [
     ("rf+et+catboost+gnn-iso", "graf,proxies,onehot", True),
     ("rf+et+catboost+gnn-iso", "graf,zcp,proxies,onehot", True),
     ("rf+et+catboost+gnn", "graf,proxies,onehot", False),
+    ("rf+et+catboost+gnn+pgnn-iso", "graf,proxies,onehot", True),
 ]
 FLAN_SIZES = [32, 128, 256, 512]
 #: robust-shap part: (target, inputs) explained at 1024 train nets, seed 0

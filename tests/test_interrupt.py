@@ -45,6 +45,16 @@ def _on_call(number: int, function):
     return wrapped
 
 
+def _stopped(monkeypatch, capsys, owner, name: str, call: int, argv: list[str]) -> str:
+    """Run ``graf argv`` with ``owner.name`` swallowing a SIGTERM on its ``call``-th call; it must
+    stop with 143 and say so in one line on stderr, which is returned."""
+    monkeypatch.setattr(owner, name, _on_call(call, getattr(owner, name)))
+    assert main(argv) == 143
+    err = [line for line in capsys.readouterr().err.splitlines() if "stopped by" in line]
+    assert len(err) == 1 and err[0].startswith(f"graf {argv[0]}: stopped by SIGTERM: ")
+    return err[0]
+
+
 def test_a_swallowed_signal_is_pending_and_check_raises_it():
     before = signal.getsignal(signal.SIGTERM)
     with interrupt.handlers():
@@ -81,14 +91,12 @@ def test_sigint_is_handled_only_where_python_would_raise_keyboardinterrupt():
 def test_search_stops_at_the_seed_a_swallowed_signal_disturbed(tmp_path, data_dir, monkeypatch, capsys):
     from graf.search.objective import BenchmarkObjective
 
-    # history_frame ends each seed's search: the third seed's is disturbed
-    monkeypatch.setattr(BenchmarkObjective, "history_frame", _on_call(3, BenchmarkObjective.history_frame))
     history = tmp_path / "h.parquet"
-    rc = main(["search", "--data-dir", str(data_dir), "--algorithm", "rea", "--budget", "20", "--seeds", "1000",
-               "--history", str(history), "--no-progress"])
-    assert rc == 143
-    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("graf ")]
-    assert len(err) == 1 and "stopped by SIGTERM: wrote the history of the 2 finished seed(s)" in err[0]
+    # history_frame ends each seed's search: the third seed's is disturbed
+    err = _stopped(monkeypatch, capsys, BenchmarkObjective, "history_frame", 3,
+                   ["search", "--data-dir", str(data_dir), "--algorithm", "rea", "--budget", "20", "--seeds", "1000",
+                    "--history", str(history), "--no-progress"])
+    assert "wrote the history of the 2 finished seed(s)" in err
     table = pd.read_parquet(history)
     assert sorted(set(table.index.get_level_values("seed"))) == [0, 1] and len(table) == 40
     journal = [json.loads(line) for line in (tmp_path / "h.parquet.partial.jsonl").read_text().splitlines()[1:]]
@@ -98,12 +106,11 @@ def test_search_stops_at_the_seed_a_swallowed_signal_disturbed(tmp_path, data_di
 def test_a_query_is_not_journaled_after_a_swallowed_signal(tmp_path, data_dir, monkeypatch, capsys):
     from graf.search.objective import BenchmarkObjective
 
-    monkeypatch.setattr(BenchmarkObjective, "lookup", _on_call(5, BenchmarkObjective.lookup))
     history = tmp_path / "h.parquet"
-    rc = main(["search", "--data-dir", str(data_dir), "--algorithm", "random", "--budget", "20", "--seeds", "3",
-               "--history", str(history), "--no-progress"])
-    assert rc == 143 and not history.exists()
-    assert "no history was written" in capsys.readouterr().err
+    err = _stopped(monkeypatch, capsys, BenchmarkObjective, "lookup", 5,
+                   ["search", "--data-dir", str(data_dir), "--algorithm", "random", "--budget", "20", "--seeds", "3",
+                    "--history", str(history), "--no-progress"])
+    assert "no history was written" in err and not history.exists()
     journal = (tmp_path / "h.parquet.partial.jsonl").read_text().splitlines()
     assert len(journal) == 1 + 4  # the header and the four queries finished before the fifth
 
@@ -111,12 +118,11 @@ def test_a_query_is_not_journaled_after_a_swallowed_signal(tmp_path, data_dir, m
 def test_evaluate_keeps_only_the_runs_before_a_swallowed_signal(tmp_path, data_dir, monkeypatch, capsys):
     from sklearn.ensemble import RandomForestRegressor
 
-    monkeypatch.setattr(RandomForestRegressor, "fit", _on_call(2, RandomForestRegressor.fit))
     runs = tmp_path / "runs.csv"
-    rc = main(["evaluate", "--data-dir", str(data_dir), "--inputs", "graf", "--model", "rf", "--train-sizes", "32",
-               "--seeds", "50", "--runs-out", str(runs), "--no-progress"])
-    assert rc == 143
-    assert "wrote the 1 finished run(s)" in capsys.readouterr().err
+    err = _stopped(monkeypatch, capsys, RandomForestRegressor, "fit", 2,
+                   ["evaluate", "--data-dir", str(data_dir), "--inputs", "graf", "--model", "rf", "--train-sizes", "32",
+                    "--seeds", "50", "--runs-out", str(runs), "--no-progress"])
+    assert "wrote the 1 finished run(s)" in err
     assert list(pd.read_csv(runs)["seed"]) == [0]
 
 
@@ -124,12 +130,11 @@ def test_proxies_keep_only_the_nets_before_a_swallowed_signal(tmp_path, data_dir
     pytest.importorskip("torch")
     import proxies.runner
 
-    monkeypatch.setattr(proxies.runner, "compute_row", _on_call(3, proxies.runner.compute_row))
     out = tmp_path / "p.parquet"
-    rc = main(["proxies", "--data-dir", str(data_dir), "--sample", "20", "--proxies", "params", "--jobs", "1",
-               "--out", str(out), "--no-progress"])
-    assert rc == 143 and not out.exists()
-    assert "rerun with --resume" in capsys.readouterr().err
+    err = _stopped(monkeypatch, capsys, proxies.runner, "compute_row", 3,
+                   ["proxies", "--data-dir", str(data_dir), "--sample", "20", "--proxies", "params", "--jobs", "1",
+                    "--out", str(out), "--no-progress"])
+    assert "rerun with --resume" in err and not out.exists()
     rows = (tmp_path / "p.parquet.partial.jsonl").read_text().splitlines()
     assert len(rows) == 1 + 2  # the header and the two nets finished before the third
     assert all(np.isfinite(json.loads(r)["params"]) for r in rows[1:])
@@ -139,12 +144,11 @@ def test_multi_objective_search_keeps_only_the_queries_before_a_swallowed_signal
                                                                                    capsys):
     from graf.search.multi import MultiObjective
 
-    monkeypatch.setattr(MultiObjective, "__call__", _on_call(14, MultiObjective.__call__))
     history = tmp_path / "h.parquet"
-    rc = main(["search", "--data-dir", str(data_dir), "--objectives", "cifar10,hw:cifar10:raspi4_latency",
-               "--algorithm", "random", "--budget", "10", "--seeds", "5", "--history", str(history), "--quiet"])
-    assert rc == 143
-    assert "wrote the history of the 1 finished seed(s)" in capsys.readouterr().err
+    err = _stopped(monkeypatch, capsys, MultiObjective, "__call__", 14,
+                   ["search", "--data-dir", str(data_dir), "--objectives", "cifar10,hw:cifar10:raspi4_latency",
+                    "--algorithm", "random", "--budget", "10", "--seeds", "5", "--history", str(history), "--quiet"])
+    assert "wrote the history of the 1 finished seed(s)" in err
     assert sorted(set(pd.read_parquet(history).index.get_level_values("seed"))) == [0]
     journal = [json.loads(line) for line in (tmp_path / "h.parquet.partial.jsonl").read_text().splitlines()[1:]]
     assert [r["seed"] for r in journal] == [0] * 10 + [1] * 3  # the 14th query (seed 1's 4th) is not kept
